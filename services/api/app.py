@@ -1,0 +1,53 @@
+"""The api process: app factory with its lifespan (engine, session factory), routers and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.api.errors import install_error_handlers
+from services.api.routers import auth, cases, categories, district, ledger, org
+from services.core.clock import Clock, SystemClock
+from services.core.config import Settings, get_settings
+from services.core.db import create_engine, create_sessionmaker
+from services.core.ops import MetricsMiddleware, attach_ops
+
+DESCRIPTION = """
+Liandong (联动): the street office's Big Linkage platform.
+Log in at `POST /api/v1/auth/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`.
+The district platform pushes signed events to `POST /api/v1/district/events`.
+Errors are `{"error": {"code", "message", "fields"?}}` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               engine: AsyncEngine | None = None) -> FastAPI:
+    """Build the api. Tests pass their own settings, clock and engine."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or create_engine(
+            settings.database_url or "", pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow, application_name="liandong-api")
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        yield
+        if own_engine:
+            await app.state.engine.dispose()
+
+    app = FastAPI(title="Liandong 联动 API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    if engine is not None:  # usable without running the lifespan (tests with ASGITransport)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware)
+    for module in (auth, org, categories, cases, ledger, district):
+        app.include_router(module.router)
+    attach_ops(app, "api")
+    return app

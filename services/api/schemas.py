@@ -1,0 +1,257 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from services.core.cases.rules import CaseAction, CaseStatus
+from services.core.org.roles import Role
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                        pattern=r"^[A-Za-z0-9_.-]+$")]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class Orm(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class RoleGrantIn(BaseModel):
+    role: Role
+    community_id: int | None = None
+
+
+class RoleGrantOut(Orm):
+    role: Role
+    community_id: int | None
+
+
+class MeOut(BaseModel):
+    id: int
+    username: str
+    name: str
+    roles: list[RoleGrantOut]
+    linked_community_ids: list[int]
+    street_wide: bool
+
+
+class PersonIn(BaseModel):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
+                                               pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Name
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+    mobile: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,20}$")] | None = None
+    wecom_userid: Annotated[str, StringConstraints(max_length=64)] | None = None
+    roles: list[RoleGrantIn] = Field(default_factory=list, max_length=50)
+
+
+class PersonPatch(BaseModel):
+    name: Name | None = None
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
+    mobile: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,20}$")] | None = None
+    wecom_userid: Annotated[str, StringConstraints(max_length=64)] | None = None
+    active: bool | None = None
+
+
+class PersonOut(Orm):
+    id: int
+    username: str
+    name: str
+    mobile: str | None
+    wecom_userid: str | None
+    active: bool
+    roles: list[RoleGrantOut] = Field(default_factory=list)
+
+
+class RolesIn(BaseModel):
+    roles: list[RoleGrantIn] = Field(max_length=50)
+
+
+class LinksIn(BaseModel):
+    community_ids: list[int] = Field(max_length=500)
+
+
+class LinksOut(BaseModel):
+    operator_id: int
+    community_ids: list[int]
+
+
+class CommunityIn(BaseModel):
+    code: Code
+    name: Name
+
+
+class CommunityPatch(BaseModel):
+    name: Name | None = None
+    active: bool | None = None
+
+
+class CommunityOut(Orm):
+    id: int
+    code: str
+    name: str
+    active: bool
+
+
+class GridIn(BaseModel):
+    community_id: int
+    code: Code
+    name: Name
+    grid_worker_id: int | None = None
+
+
+class GridOut(Orm):
+    id: int
+    community_id: int
+    code: str
+    name: str
+    grid_worker_id: int | None
+
+
+class CategoryIn(BaseModel):
+    code: Code
+    name: Name
+    kind: Literal["component", "event"]
+    parent_code: Code | None = None
+
+
+class CategoryPatch(BaseModel):
+    name: Name | None = None
+    active: bool | None = None
+
+
+class CategoryOut(Orm):
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    level: int
+    active: bool
+
+
+class MoveIn(BaseModel):
+    """Body of a case move; which fields are required depends on the move (see the docs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    community_id: int | None = None
+    responsible_person_id: int | None = None
+    requested_deadline_at: AwareDatetime | None = None
+    deadline_at: AwareDatetime | None = None
+    note: Note | None = None
+    reply_text: Note | None = None
+
+
+class NoteIn(BaseModel):
+    note: Note
+
+
+class CaseOut(Orm):
+    id: int
+    district_case_id: str
+    source: str
+    title: str
+    description: str | None
+    category_code: str | None
+    category_id: int | None
+    address: str | None
+    lat: Decimal | None
+    lng: Decimal | None
+    attachments: list[dict[str, Any]]
+    complexity: str
+    district_community_code: str | None
+    community_id: int | None
+    responsible_person_id: int | None
+    status: CaseStatus
+    deadline_at: datetime
+    original_deadline_at: datetime
+    received_at: datetime
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    started_at: datetime | None
+    extension_requested_at: datetime | None
+    extension_requested_deadline_at: datetime | None
+    extension_reason: str | None
+    extension_granted_at: datetime | None
+    extension_denied_at: datetime | None
+    returned_at: datetime | None
+    return_reason: str | None
+    handled_at: datetime | None
+    replied_at: datetime | None
+    reply_text: str | None
+    closed_at: datetime | None
+    reopened_at: datetime | None
+    recalled_at: datetime | None
+    dispatch_count: int
+    extension_count: int
+    reopen_count: int
+    reminder_count: int
+    acceptance_timed_out: bool
+    progress_note: str | None
+    updated_at: datetime
+
+
+class CaseDetailOut(CaseOut):
+    is_overdue: bool
+    allowed_actions: list[CaseAction]
+
+
+class CaseEventOut(Orm):
+    id: int
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor_kind: str
+    actor_person_id: int | None
+    note: str | None
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+class LedgerItemOut(BaseModel):
+    """One line of 被动案件信息台帐 (SPEC §2 columns, plus what identifies the case)."""
+
+    case_id: int
+    district_case_id: str
+    title: str
+    source: str
+    status: CaseStatus
+    community_id: int | None
+    community_name: str | None
+    responsible_person_id: int | None
+    responsible_person_name: str | None
+    received_at: datetime
+    accepted_at: datetime | None
+    deadline_at: datetime
+    category_code: str | None
+    category_name: str | None
+    complexity: str
+    extension_requested: bool
+    reminder_count: int
+    progress_note: str | None
+    is_overdue: bool
+    is_closed: bool
+
+
+class LedgerPageOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[LedgerItemOut]
+
+
+class DistrictResultOut(BaseModel):
+    case_id: int
+    status: CaseStatus
+    duplicate: bool

@@ -1,0 +1,145 @@
+"""Ingest district events (区平台推送): one transaction, idempotent by ``event_id`` and case id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.cases import rules
+from services.core.cases.district_contract import CaseChanged, CaseCreated, DistrictEvent
+from services.core.cases.models import PassiveCase
+from services.core.cases.repository import CaseRepository
+from services.core.cases.rules import Actor, CaseAction, CaseStatus
+from services.core.cases.service import ActingAs, MoveInput, apply_move, event_row
+from services.core.errors import Conflict, NotFound
+
+DISTRICT = ActingAs(actor=Actor.district)
+SYSTEM = ActingAs(actor=Actor.system)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    http_status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dict[str, Any], *,
+                       now: datetime, auto_dispatch: bool, acceptance_limit: timedelta) -> IngestResult:
+    """Apply one district event exactly once.
+
+    The inbox row is claimed first: a redelivery of the same ``event_id`` (even one racing this
+    transaction) waits for it and then gets the stored answer. Any error rolls the claim back too,
+    so a rejected event leaves nothing behind and may be sent again.
+    """
+    repo = CaseRepository(session)
+    claimed = await repo.claim_district_event({
+        "event_id": event.event_id, "type": event.type, "occurred_at": event.occurred_at,
+        "received_at": now, "district_case_id": event.ref.district_case_id, "payload": payload,
+        "response_status": 0, "response": {},
+    })
+    if not claimed:
+        stored = await repo.district_event(event.event_id)
+        assert stored is not None
+        if stored.payload != payload:
+            raise Conflict(f"event_id {event.event_id!r} was already used for another event",
+                           code="event_id_reused")
+        return IngestResult(200, stored.response, replayed=True)
+
+    if event.created is not None:
+        result = await _created(repo, event.created, event.event_id, now=now, auto_dispatch=auto_dispatch)
+    else:
+        case = await repo.get_by_district_id(event.ref.district_case_id, for_update=True)
+        if case is None:
+            raise NotFound(f"no case with district_case_id {event.ref.district_case_id!r}",
+                           code="unknown_district_case")
+        if event.changed is not None:
+            await _updated(repo, case, event.changed, event.event_id, now)
+        elif event.type == "case.urged":
+            await _urged(repo, case, event, now)
+        else:
+            await _recalled(session, case, event, now, acceptance_limit)
+        result = IngestResult(200, {"case_id": case.id, "status": case.status, "duplicate": False})
+    await repo.finish_district_event(event.event_id, case_id=result.body["case_id"],
+                                     status=result.http_status, response=result.body)
+    return result
+
+
+async def _created(repo: CaseRepository, data: CaseCreated, event_id: str, *, now: datetime,
+                   auto_dispatch: bool) -> IngestResult:
+    community_id = await repo.community_id_by_code(data.community_code) if data.community_code else None
+    category_id = await repo.category_id_by_code(data.category_code) if data.category_code else None
+    dispatch = auto_dispatch and community_id is not None
+    status = CaseStatus.dispatched if dispatch else CaseStatus.received
+    case_id = await repo.insert_if_new({
+        "district_case_id": data.district_case_id, "source": data.source, "title": data.title,
+        "description": data.description, "category_code": data.category_code, "category_id": category_id,
+        "address": data.address,
+        "lat": data.location.lat if data.location else None,
+        "lng": data.location.lng if data.location else None,
+        "attachments": [a.model_dump() for a in data.attachments or []],
+        "complexity": data.complexity or "normal", "district_community_code": data.community_code,
+        "community_id": community_id if dispatch else None, "status": status.value,
+        "deadline_at": data.deadline_at, "original_deadline_at": data.deadline_at,
+        "received_at": now, "dispatched_at": now if dispatch else None,
+        "dispatch_count": 1 if dispatch else 0, "updated_at": now,
+    })
+    if case_id is None:  # a known district case under a new event_id: no second case
+        existing_id, existing_status = await repo.status_by_district_id(data.district_case_id)
+        return IngestResult(200, {"case_id": existing_id, "status": existing_status, "duplicate": True})
+    events = [event_row(case_id, "receive", None, CaseStatus.received.value, DISTRICT, now,
+                        data={"event_id": event_id, "source": data.source})]
+    if dispatch:
+        events.append(event_row(case_id, CaseAction.dispatch.value, CaseStatus.received.value,
+                                CaseStatus.dispatched.value, SYSTEM, now, "auto-dispatch by community_code",
+                                {"community_id": community_id}))
+    await repo.add_events(events)
+    return IngestResult(201, {"case_id": case_id, "status": status.value, "duplicate": False})
+
+
+async def _updated(repo: CaseRepository, case: PassiveCase, data: CaseChanged, event_id: str,
+                   now: datetime) -> None:
+    changes: dict[str, Any] = {}
+    for name in ("source", "title", "description", "address", "complexity", "category_code"):
+        value = getattr(data, name)
+        if value is not None and value != getattr(case, name):
+            changes[name] = value
+            setattr(case, name, value)
+    if data.category_code is not None and "category_code" in changes:
+        case.category_id = await repo.category_id_by_code(data.category_code)
+    if data.location is not None:
+        case.lat, case.lng = data.location.lat, data.location.lng
+        changes["location"] = {"lat": str(data.location.lat), "lng": str(data.location.lng)}
+    if data.attachments is not None:
+        case.attachments = [a.model_dump() for a in data.attachments]
+        changes["attachments"] = case.attachments
+    if data.deadline_at is not None and data.deadline_at != case.deadline_at:
+        # The district moved its own limit: it becomes the deadline, as a granted extension would.
+        changes["deadline_at"] = data.deadline_at.isoformat()
+        case.deadline_at = data.deadline_at
+    case.updated_at = now
+    await repo.session.flush()
+    await repo.add_events([event_row(case.id, "district_update", case.status, case.status, DISTRICT, now,
+                                     data={"event_id": event_id, "changes": changes})])
+
+
+async def _urged(repo: CaseRepository, case: PassiveCase, event: DistrictEvent, now: datetime) -> None:
+    """区级催办: counted among the case's reminders (提醒次数) and logged."""
+    case.reminder_count += 1
+    case.updated_at = now
+    await repo.session.flush()
+    await repo.add_events([event_row(case.id, "district_urge", case.status, case.status, DISTRICT, now,
+                                     event.note, {"event_id": event.event_id})])
+
+
+async def _recalled(session: AsyncSession, case: PassiveCase, event: DistrictEvent, now: datetime,
+                    acceptance_limit: timedelta) -> None:
+    if case.status == CaseStatus.recalled.value:
+        return  # already recalled under another event id: nothing changes
+    if CaseStatus(case.status) not in rules.OPEN:
+        raise Conflict(f"cannot recall a case that is {case.status}", code="transition_not_allowed")
+    await apply_move(session, case, CaseAction.recall, MoveInput(note=event.note), DISTRICT, now=now,
+                     acceptance_limit=acceptance_limit)

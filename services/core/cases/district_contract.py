@@ -1,0 +1,148 @@
+"""The district webhook's wire contract: signature check and body validation (fixed by the integrator)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from services.core.errors import AppError, NotAuthenticated
+
+SOURCES = ("hotline", "leader", "online", "media", "department", "petition", "video")
+SOURCE_LABELS = {"hotline": "热线投诉", "leader": "领导交办", "online": "网上反映", "media": "媒体曝光",
+                 "department": "部门转办", "petition": "信访督办", "video": "视频监控"}
+COMPLEXITIES = ("simple", "normal", "complex", "difficult")
+COMPLEXITY_LABELS = {"simple": "简单", "normal": "一般", "complex": "复杂", "difficult": "疑难"}
+EVENT_TYPES = ("case.created", "case.updated", "case.urged", "case.recalled")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Location(BaseModel):
+    lat: Decimal = Field(ge=-90, le=90)
+    lng: Decimal = Field(ge=-180, le=180)
+
+
+class Attachment(BaseModel):
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class _CaseFields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    description: Annotated[str, StringConstraints(max_length=10000)] | None = None
+    category_code: Annotated[str, StringConstraints(max_length=32)] | None = None
+    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    location: Location | None = None
+    complexity: Literal["simple", "normal", "complex", "difficult"] | None = None
+    community_code: Annotated[str, StringConstraints(max_length=32)] | None = None
+    attachments: list[Attachment] | None = Field(default=None, max_length=50)
+
+
+class CaseCreated(_CaseFields):
+    district_case_id: Annotated[Text, StringConstraints(max_length=64)]
+    source: Literal["hotline", "leader", "online", "media", "department", "petition", "video"]
+    title: Annotated[Text, StringConstraints(max_length=200)]
+    deadline_at: AwareDatetime
+
+
+class CaseChanged(_CaseFields):
+    """``case.updated``: the district id plus whatever changed."""
+
+    district_case_id: Annotated[Text, StringConstraints(max_length=64)]
+    source: Literal["hotline", "leader", "online", "media", "department", "petition", "video"] | None = None
+    title: Annotated[Text, StringConstraints(max_length=200)] | None = None
+    deadline_at: AwareDatetime | None = None
+
+
+class CaseRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    district_case_id: Annotated[Text, StringConstraints(max_length=64)]
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    event_id: Annotated[Text, StringConstraints(max_length=100)]
+    type: Literal["case.created", "case.updated", "case.urged", "case.recalled"]
+    occurred_at: AwareDatetime
+    case: dict[str, Any]
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None  # 催办/撤回 reason
+
+
+class DistrictEvent(BaseModel):
+    event_id: str
+    type: str
+    occurred_at: datetime
+    note: str | None
+    created: CaseCreated | None = None
+    changed: CaseChanged | None = None
+    ref: CaseRef
+
+
+_envelope = TypeAdapter(_Envelope)
+_CASE_MODEL: dict[str, type[BaseModel]] = {
+    "case.created": CaseCreated, "case.updated": CaseChanged, "case.urged": CaseRef, "case.recalled": CaseRef,
+}
+
+
+class InvalidEvent(AppError):
+    status_code = 422
+    code = "validation_error"
+
+
+def _fields(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in (*prefix, *err["loc"])) or "body"
+        out.append({"field": loc, "message": err["msg"]})
+    return out
+
+
+def _invalid(exc: ValidationError, prefix: tuple[str, ...]) -> InvalidEvent:
+    fields = _fields(exc, prefix)
+    return InvalidEvent("invalid event: " + ", ".join(f["field"] for f in fields), details={"fields": fields})
+
+
+def parse_event(raw: bytes) -> tuple[DistrictEvent, dict[str, Any]]:
+    """Validate a raw body; the parsed event and the JSON as sent, or ``InvalidEvent`` naming fields."""
+    try:
+        env = _envelope.validate_json(raw)
+    except ValidationError as exc:
+        raise _invalid(exc, ()) from exc
+    try:
+        case = _CASE_MODEL[env.type].model_validate(env.case)
+    except ValidationError as exc:
+        raise _invalid(exc, ("case",)) from exc
+    ref = CaseRef(district_case_id=case.district_case_id)  # type: ignore[attr-defined]
+    event = DistrictEvent(event_id=env.event_id, type=env.type, occurred_at=env.occurred_at, note=env.note,
+                          created=case if isinstance(case, CaseCreated) else None,
+                          changed=case if isinstance(case, CaseChanged) else None, ref=ref)
+    payload = {"event_id": env.event_id, "type": env.type, "occurred_at": env.occurred_at.isoformat(),
+               "case": env.case, "note": env.note}
+    return event, payload
+
+
+def sign(secret: str, timestamp: str, raw: bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of ``"{timestamp}.{raw body}"``."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, timestamp: str | None, signature: str | None, raw: bytes,
+                     *, now: datetime, window_seconds: int) -> None:
+    """401 unless the signature matches and the timestamp is within the replay window."""
+    if not timestamp or not signature:
+        raise NotAuthenticated("missing X-Liandong-Timestamp or X-Liandong-Signature",
+                               code="signature_missing")
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        raise NotAuthenticated("X-Liandong-Timestamp must be unix seconds", code="timestamp_invalid") from None
+    if abs(now.timestamp() - ts) > window_seconds:
+        raise NotAuthenticated(f"X-Liandong-Timestamp is more than {window_seconds} s away from now",
+                               code="timestamp_out_of_window")
+    if not hmac.compare_digest(sign(secret, timestamp, raw), signature.strip()):
+        raise NotAuthenticated("X-Liandong-Signature does not match", code="signature_invalid")

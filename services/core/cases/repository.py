@@ -1,0 +1,130 @@
+"""All SQL of the passive-case domain (cases, their events, the district inbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.cases.models import CaseEvent, DistrictEvent, PassiveCase
+from services.core.cases.rules import CaseStatus
+from services.core.categories.models import Category
+from services.core.org.models import Community, Person
+
+
+def overdue_expr(now: datetime) -> Any:
+    """SQL twin of ``rules.is_overdue``: handled late, or unhandled past the deadline."""
+    return case(
+        (PassiveCase.status == CaseStatus.recalled.value, False),
+        (PassiveCase.handled_at.is_not(None), PassiveCase.handled_at > PassiveCase.deadline_at),
+        else_=PassiveCase.deadline_at < now,
+    )
+
+
+class CaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, case_id: int, *, for_update: bool = False) -> PassiveCase | None:
+        stmt = select(PassiveCase).where(PassiveCase.id == case_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get_by_district_id(self, district_case_id: str, *, for_update: bool = False
+                                 ) -> PassiveCase | None:
+        stmt = select(PassiveCase).where(PassiveCase.district_case_id == district_case_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def insert_if_new(self, values: dict[str, Any]) -> int | None:
+        """Insert a case unless its district id is known; the new id, or None for a duplicate."""
+        stmt = (insert(PassiveCase).values(**values)
+                .on_conflict_do_nothing(index_elements=[PassiveCase.district_case_id])
+                .returning(PassiveCase.id))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def status_by_district_id(self, district_case_id: str) -> tuple[int, str]:
+        stmt = select(PassiveCase.id, PassiveCase.status).where(
+            PassiveCase.district_case_id == district_case_id)
+        row = (await self.session.execute(stmt)).one()
+        return row.id, row.status
+
+    async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self.session.execute(insert(CaseEvent), list(rows))
+
+    async def events(self, case_id: int) -> Sequence[CaseEvent]:
+        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def increment_reminders(self, case_id: int, now: datetime) -> None:
+        await self.session.execute(update(PassiveCase).where(PassiveCase.id == case_id).values(
+            reminder_count=PassiveCase.reminder_count + 1, updated_at=now))
+
+    # --- district inbox -------------------------------------------------------------------
+    async def claim_district_event(self, values: dict[str, Any]) -> bool:
+        """Record a delivery; False when its ``event_id`` was seen before (waits for a concurrent twin)."""
+        stmt = (insert(DistrictEvent).values(**values)
+                .on_conflict_do_nothing(index_elements=[DistrictEvent.event_id])
+                .returning(DistrictEvent.event_id))
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def district_event(self, event_id: str) -> DistrictEvent | None:
+        return await self.session.get(DistrictEvent, event_id)
+
+    async def finish_district_event(self, event_id: str, *, case_id: int | None, status: int,
+                                    response: dict[str, Any]) -> None:
+        await self.session.execute(update(DistrictEvent).where(DistrictEvent.event_id == event_id).values(
+            case_id=case_id, response_status=status, response=response))
+
+    async def community_id_by_code(self, code: str) -> int | None:
+        stmt = select(Community.id).where(Community.code == code, Community.active.is_(True))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def category_id_by_code(self, code: str) -> int | None:
+        stmt = select(Category.id).where(Category.code == code)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    # --- lists and the ledger ----------------------------------------------------------------
+    def ledger_select(self, now: datetime) -> Select[Any]:
+        responsible = Person.__table__.alias("responsible")
+        return (
+            select(
+                PassiveCase,
+                Community.name.label("community_name"),
+                responsible.c.name.label("responsible_person_name"),
+                Category.name.label("category_name"),
+                overdue_expr(now).label("is_overdue"),
+            )
+            .outerjoin(Community, Community.id == PassiveCase.community_id)
+            .outerjoin(responsible, responsible.c.id == PassiveCase.responsible_person_id)
+            .outerjoin(Category, Category.id == PassiveCase.category_id)
+        )
+
+    async def page(self, stmt: Select[Any], *, order_by: Sequence[Any], limit: int, offset: int
+                   ) -> tuple[int, Sequence[Any]]:
+        total = (await self.session.execute(
+            select(func.count()).select_from(stmt.order_by(None).subquery()))).scalar_one()
+        rows = (await self.session.execute(stmt.order_by(*order_by).limit(limit).offset(offset))).all()
+        return total, rows
+
+    async def all_rows(self, stmt: Select[Any], *, order_by: Sequence[Any], cap: int) -> Sequence[Any]:
+        return (await self.session.execute(stmt.order_by(*order_by).limit(cap))).all()
+
+
+def scope_filter(street_wide: bool, community_ids: frozenset[int], person_id: int,
+                 include_unassigned: bool) -> Any:
+    """SQL twin of ``Principal.can_see_case``."""
+    if street_wide:
+        return and_(True)
+    conds: list[Any] = [PassiveCase.responsible_person_id == person_id]
+    if community_ids:
+        conds.append(PassiveCase.community_id.in_(community_ids))
+    if include_unassigned:
+        conds.append(PassiveCase.community_id.is_(None))
+    return or_(*conds)

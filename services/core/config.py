@@ -1,0 +1,63 @@
+"""Settings, read from the environment with the ``LIANDONG_`` prefix (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every knob of the three processes. Unsafe defaults are refused outside ``env=dev``."""
+
+    model_config = SettingsConfigDict(env_prefix="LIANDONG_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "prod"
+    # DATABASE_URL (plain, as most platforms set it) or LIANDONG_DATABASE_URL. Unset: embedded Postgres.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LIANDONG_DATABASE_URL", "DATABASE_URL")
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    data_dir: Path = Path(".data")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    escalator_port: int = Field(default=8001, ge=1, le=65535)
+    notifier_port: int = Field(default=8002, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    jwt_secret: str = PLACEHOLDER_SECRET
+    access_token_minutes: int = Field(default=480, ge=1)
+    district_secret: str = PLACEHOLDER_SECRET
+    # How far the X-Liandong-Timestamp of a district event may be from our clock.
+    district_replay_window_seconds: int = Field(default=300, ge=1)
+    # A district case carrying a known community_code is dispatched to it at once.
+    auto_dispatch_district_cases: bool = True
+    # Acceptance later than this after dispatch is an acceptance timeout (接单超时), SPEC §3.
+    acceptance_timeout_minutes: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env == "dev":
+            return self
+        for name in ("jwt_secret", "district_secret"):
+            value: str = getattr(self, name)
+            if value == PLACEHOLDER_SECRET or len(value) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"LIANDONG_{name.upper()} must be set to a secret of at least "
+                    f"{MIN_SECRET_LENGTH} characters unless LIANDONG_ENV=dev"
+                )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

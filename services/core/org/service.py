@@ -1,0 +1,185 @@
+"""Use cases of the organisation domain: log in, who am I, manage communities, grids, people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from services.core.org.models import Community, Grid, Person, PersonRole
+from services.core.org.repository import OrgRepository
+from services.core.org.roles import COMMUNITY_ROLES, ORG_ADMIN_ROLES, Role
+from services.core.org.scope import Principal
+from services.core.security import hash_password, verify_password
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    role: Role
+    community_id: int | None = None
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> Person:
+    """The active person with this username and password, else 401 (same answer for both)."""
+    person = await OrgRepository(session).person_by_username(username)
+    if person is None or not person.active or not verify_password(person.password_hash, password):
+        raise NotAuthenticated("incorrect username or password", code="invalid_credentials")
+    return person
+
+
+async def load_principal(session: AsyncSession, person_id: int) -> Principal:
+    repo = OrgRepository(session)
+    person = await repo.person(person_id)
+    if person is None or not person.active:
+        raise NotAuthenticated("unknown or inactive user", code="invalid_token")
+    roles = await repo.roles_of(person_id)
+    role_set = frozenset(Role(r.role) for r in roles)
+    linked = await repo.linked_community_ids(person_id) if Role.operator in role_set else []
+    return Principal(
+        person_id=person.id, username=person.username, name=person.name, roles=role_set,
+        community_roles=frozenset((Role(r.role), r.community_id) for r in roles if r.community_id is not None),
+        linked_community_ids=frozenset(linked),
+    )
+
+
+def require_org_admin(principal: Principal) -> None:
+    if not principal.has_any(ORG_ADMIN_ROLES):
+        raise Forbidden("managing the organisation needs the admin or department supervisor role",
+                        code="role_not_allowed")
+
+
+async def _check_grants(repo: OrgRepository, grants: Sequence[RoleGrant]) -> None:
+    for i, g in enumerate(grants):
+        if g.role in COMMUNITY_ROLES and g.community_id is None:
+            raise InvalidInput(f"roles[{i}].community_id", f"role {g.role} is held for a community")
+        if g.role not in COMMUNITY_ROLES and g.community_id is not None:
+            raise InvalidInput(f"roles[{i}].community_id", f"role {g.role} is not held for a community")
+    wanted = {g.community_id for g in grants if g.community_id is not None}
+    missing = wanted - await repo.existing_community_ids(wanted)
+    if missing:
+        raise InvalidInput("roles.community_id", f"unknown community id(s): {sorted(missing)}")
+
+
+async def create_person(session: AsyncSession, principal: Principal, *, username: str, name: str,
+                        password: str, mobile: str | None, wecom_userid: str | None,
+                        roles: Sequence[RoleGrant]) -> Person:
+    require_org_admin(principal)
+    repo = OrgRepository(session)
+    if await repo.person_by_username(username) is not None:
+        raise Conflict(f"username {username!r} is taken", code="username_taken")
+    await _check_grants(repo, roles)
+    person = Person(username=username, name=name, mobile=mobile, wecom_userid=wecom_userid,
+                    password_hash=hash_password(password))
+    await repo.add(person)
+    await repo.replace_roles(person.id, {(g.role.value, g.community_id) for g in roles})
+    return person
+
+
+async def update_person(session: AsyncSession, principal: Principal, person_id: int, *,
+                        name: str | None, mobile: str | None, wecom_userid: str | None,
+                        password: str | None, active: bool | None) -> Person:
+    require_org_admin(principal)
+    person = await get_person(session, person_id)
+    if name is not None:
+        person.name = name
+    if mobile is not None:
+        person.mobile = mobile
+    if wecom_userid is not None:
+        person.wecom_userid = wecom_userid
+    if password is not None:
+        person.password_hash = hash_password(password)
+    if active is not None:
+        person.active = active
+    await session.flush()
+    return person
+
+
+async def get_person(session: AsyncSession, person_id: int) -> Person:
+    person = await OrgRepository(session).person(person_id)
+    if person is None:
+        raise NotFound(f"person {person_id} not found", code="person_not_found")
+    return person
+
+
+async def set_roles(session: AsyncSession, principal: Principal, person_id: int,
+                    roles: Sequence[RoleGrant]) -> None:
+    require_org_admin(principal)
+    repo = OrgRepository(session)
+    await get_person(session, person_id)
+    await _check_grants(repo, roles)
+    await repo.replace_roles(person_id, {(g.role.value, g.community_id) for g in roles})
+
+
+async def set_operator_communities(session: AsyncSession, principal: Principal, operator_id: int,
+                                   community_ids: Sequence[int]) -> list[int]:
+    """包联: replace the set of communities an operator is linked to."""
+    require_org_admin(principal)
+    repo = OrgRepository(session)
+    await get_person(session, operator_id)
+    if Role.operator.value not in {r.role for r in await repo.roles_of(operator_id)}:
+        raise InvalidInput("operator_id", "person does not hold the operator role", code="not_an_operator")
+    ids = sorted(set(community_ids))
+    missing = set(ids) - await repo.existing_community_ids(ids)
+    if missing:
+        raise InvalidInput("community_ids", f"unknown community id(s): {sorted(missing)}")
+    await repo.replace_operator_links(operator_id, ids)
+    return ids
+
+
+async def list_people(session: AsyncSession, principal: Principal
+                      ) -> tuple[Sequence[Person], dict[int, list[PersonRole]]]:
+    """Street-wide roles list everyone; operators and community people those of their communities."""
+    repo = OrgRepository(session)
+    scope = None if principal.street_wide else principal.visible_community_ids()
+    people = await repo.list_people(scope)
+    roles: dict[int, list[PersonRole]] = {p.id: [] for p in people}
+    for r in await repo.roles_of_many(roles.keys()):
+        roles[r.person_id].append(r)
+    return people, roles
+
+
+async def create_community(session: AsyncSession, principal: Principal, *, code: str, name: str) -> Community:
+    require_org_admin(principal)
+    repo = OrgRepository(session)
+    street = await repo.get_street()
+    if street is None:
+        raise Conflict("no street is set up yet", code="street_missing")
+    if await repo.community_by_code(code) is not None:
+        raise Conflict(f"community code {code!r} is taken", code="code_taken")
+    community = Community(street_id=street.id, code=code, name=name)
+    await repo.add(community)
+    return community
+
+
+async def update_community(session: AsyncSession, principal: Principal, community_id: int, *,
+                           name: str | None, active: bool | None) -> Community:
+    require_org_admin(principal)
+    community = await get_community(session, community_id)
+    if name is not None:
+        community.name = name
+    if active is not None:
+        community.active = active
+    await session.flush()
+    return community
+
+
+async def get_community(session: AsyncSession, community_id: int) -> Community:
+    community = await OrgRepository(session).community(community_id)
+    if community is None:
+        raise NotFound(f"community {community_id} not found", code="community_not_found")
+    return community
+
+
+async def create_grid(session: AsyncSession, principal: Principal, *, community_id: int, code: str,
+                      name: str, grid_worker_id: int | None) -> Grid:
+    require_org_admin(principal)
+    repo = OrgRepository(session)
+    if await repo.community(community_id) is None:
+        raise InvalidInput("community_id", f"unknown community id {community_id}")
+    if grid_worker_id is not None and await repo.person(grid_worker_id) is None:
+        raise InvalidInput("grid_worker_id", f"unknown person id {grid_worker_id}")
+    grid = Grid(community_id=community_id, code=code, name=name, grid_worker_id=grid_worker_id)
+    await repo.add(grid)
+    return grid

@@ -1,0 +1,68 @@
+"""What the escalator and notifier share: connect, serve /healthz /readyz /metrics, loop, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client import Gauge
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.core.config import Settings
+from services.core.db import create_engine
+from services.core.ops import attach_ops
+
+log = logging.getLogger(__name__)
+HEARTBEAT = Gauge("liandong_worker_heartbeat_timestamp_seconds", "Last loop iteration", ["process"])
+
+Tick = Callable[[AsyncEngine], Awaitable[None]]
+
+
+async def ping_database(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def ops_app(process: str, engine: AsyncEngine) -> FastAPI:
+    app = FastAPI(title=f"liandong {process}", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine = engine
+    attach_ops(app, process)
+    return app
+
+
+async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
+                     interval_seconds: float = 5.0) -> None:
+    """Run ``tick`` every ``interval_seconds`` until SIGTERM/SIGINT, with the ops endpoints on ``port``."""
+    engine = create_engine(settings.database_url or "", pool_size=2, max_overflow=2,
+                           application_name=f"liandong-{process}")
+    await ping_database(engine)  # fail fast on a wrong URL
+    server = uvicorn.Server(uvicorn.Config(ops_app(process, engine), host=settings.api_host, port=port,
+                                           log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    serve = asyncio.create_task(server.serve())
+    log.info("%s started; ops endpoints on http://%s:%d", process, settings.api_host, port)
+    try:
+        while not stop.is_set():
+            try:
+                await tick(engine)
+                HEARTBEAT.labels(process).set_to_current_time()
+            except Exception:  # a failed iteration is retried on the next one
+                log.exception("%s iteration failed", process)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+            except TimeoutError:
+                pass
+    finally:
+        server.should_exit = True
+        await serve
+        await engine.dispose()
+        log.info("%s stopped", process)
