@@ -1,7 +1,7 @@
 """foundation
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-12-04
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -17,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('category',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -180,11 +181,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['case_id'], ['passive_case.id'], name=op.f('fk_district_event_case_id_passive_case')),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_district_event'))
     )
-    
+
 
 
 def downgrade() -> None:
-    
+
     op.drop_table('district_event')
     op.drop_index('ix_case_event_case_id_id', table_name='case_event')
     op.drop_table('case_event')
@@ -207,4 +208,4 @@ def downgrade() -> None:
     op.drop_table('person')
     op.drop_index(op.f('ix_category_parent_id'), table_name='category')
     op.drop_table('category')
-    
+

@@ -65,11 +65,11 @@ async def seed_demo(session: AsyncSession) -> bool:
                         mobile=f"1390000{len(people):04d}")
         await repo.add(person)
         people[p.username] = person
-        for role, code in p.roles:
+        for role, role_community in p.roles:
             session.add(PersonRole(person_id=person.id, role=role.value,
-                                   community_id=communities[code].id if code else None))
-        for code in p.links:
-            session.add(OperatorCommunity(operator_id=person.id, community_id=communities[code].id))
+                                   community_id=communities[role_community].id if role_community else None))
+        for link in p.links:
+            session.add(OperatorCommunity(operator_id=person.id, community_id=communities[link].id))
     for i, (code, _) in enumerate(COMMUNITIES, 1):
         for g in (1, 2):
             session.add(Grid(community_id=communities[code].id, code=f"{code}-G{g}", name=f"第{g}网格",

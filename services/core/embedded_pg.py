@@ -35,8 +35,9 @@ def start_embedded_postgres(pgdata: Path, *, fresh: bool = False, keep_running: 
 
 def _stop_quietly(pgdata: Path) -> None:
     try:
-        from pgserver._commands import pg_ctl
+        from pgserver import _commands
 
+        pg_ctl = getattr(_commands, "pg_ctl")  # generated at import time  # noqa: B009
         if (pgdata / "postmaster.pid").exists():
             user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs as this user under root
             pg_ctl(["-m", "immediate", "stop"], pgdata=pgdata, user=user, timeout=10)

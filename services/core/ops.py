@@ -39,7 +39,9 @@ async def readiness(engine: AsyncEngine) -> tuple[bool, dict[str, Any]]:
     """Ready when the database answers and its schema is at our migration head."""
     try:
         async with engine.connect() as conn:
-            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            current = None
+            if (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar() is not None:
+                current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except Exception as exc:  # any failure means not ready; say why
         return False, {"database": "unreachable", "error": type(exc).__name__}
     head = migration_head()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -28,6 +29,14 @@ async def ping_database(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+class _OpsServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the worker loop owns SIGTERM/SIGINT."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def ops_app(process: str, engine: AsyncEngine) -> FastAPI:
     app = FastAPI(title=f"liandong {process}", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
@@ -41,9 +50,8 @@ async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
     engine = create_engine(settings.database_url or "", pool_size=2, max_overflow=2,
                            application_name=f"liandong-{process}")
     await ping_database(engine)  # fail fast on a wrong URL
-    server = uvicorn.Server(uvicorn.Config(ops_app(process, engine), host=settings.api_host, port=port,
+    server = _OpsServer(uvicorn.Config(ops_app(process, engine), host=settings.api_host, port=port,
                                            log_level="warning", lifespan="off"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -24,7 +24,7 @@ def detail(case: PassiveCase, principal: Principal, now: Any) -> CaseDetailOut:
     out = CaseDetailOut.model_validate({
         **{k: getattr(case, k) for k in CaseDetailOut.model_fields if hasattr(case, k)},
         "is_overdue": rules.is_overdue(case.deadline_at, case.handled_at, now, status),
-        "allowed_actions": rules.allowed_actions(status, held),  # type: ignore[arg-type]
+        "allowed_actions": rules.allowed_actions(status, held),
     })
     return out
 

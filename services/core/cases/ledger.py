@@ -51,7 +51,7 @@ class LedgerRow:
 
 
 def _order_by(sort: str) -> list[Any]:
-    keys = []
+    keys: list[Any] = []
     for part in sort.split(","):
         name = part.strip().lstrip("-")
         if name not in SORTABLE:

@@ -1,0 +1,32 @@
+# Liandong: `make run` starts everything, `make test` runs the suite. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install the project with its dev tools
+
+run: install ## migrate, seed the demo street, start api + escalator + notifier (embedded Postgres without DATABASE_URL)
+	LIANDONG_ENV=$${LIANDONG_ENV:-dev} $(VENV)/bin/liandong run
+
+test: install ## the whole suite against a real Postgres (DATABASE_URL, else a fresh embedded one)
+	$(PY) -m pytest
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check services tests migrations
+	$(VENV)/bin/mypy
+
+bench: install ## webhook throughput and latency vs the raw baselines; writes .bench/results.json
+	$(PY) -m tests.bench.bench_webhook
+
+clean:
+	rm -rf $(VENV) .data .bench .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,93 @@
+"""The three real processes (``liandong api|escalator|notifier``) on 127.0.0.1 against the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from services.core.cases.district_contract import sign
+from services.core.demo import DEMO_PASSWORD
+from tests.conftest import DISTRICT_SECRET, JWT_SECRET, ROOT
+from tests.helpers import event
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{url}: process exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready after {timeout}s")
+
+
+@pytest.fixture
+def processes(database_url: str) -> Iterator[dict[str, int]]:
+    ports = {"api": free_port(), "escalator": free_port(), "notifier": free_port()}
+    env = {**os.environ, "DATABASE_URL": database_url, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT_SECRET,
+           "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_API_PORT": str(ports["api"]),
+           "LIANDONG_ESCALATOR_PORT": str(ports["escalator"]), "LIANDONG_NOTIFIER_PORT": str(ports["notifier"]),
+           "LIANDONG_LOG_LEVEL": "WARNING"}
+    procs = {name: subprocess.Popen([sys.executable, "-m", "services.cli", name], env=env, cwd=ROOT)
+             for name in ports}
+    try:
+        for name, port in ports.items():
+            wait_ready(f"http://127.0.0.1:{port}/readyz", procs[name])
+        yield ports
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        codes = {name: p.wait(timeout=30) for name, p in procs.items()}
+        # Graceful stop on SIGTERM. uvicorn re-raises the signal after draining, hence -SIGTERM.
+        assert codes["api"] in (0, -signal.SIGTERM) and codes["escalator"] == codes["notifier"] == 0, codes
+
+
+def test_signed_event_to_closed_case_over_real_http(processes: dict[str, int]) -> None:
+    base = f"http://127.0.0.1:{processes['api']}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        body = event(district_case_id="JF-E2E-1", community_code="BJZL-01")
+        raw = json.dumps(body).encode()
+        ts = str(int(time.time()))
+        r = client.post("/api/v1/district/events", content=raw, headers={
+            "Content-Type": "application/json", "X-Liandong-Timestamp": ts,
+            "X-Liandong-Signature": sign(DISTRICT_SECRET, ts, raw)})
+        assert r.status_code == 201, r.text
+        case_id = r.json()["case_id"]
+        assert r.json()["status"] == "dispatched"
+
+        def login(user: str) -> dict[str, str]:
+            t = client.post("/api/v1/auth/token", data={"username": user, "password": DEMO_PASSWORD})
+            assert t.status_code == 200, t.text
+            return {"Authorization": f"Bearer {t.json()['access_token']}"}
+
+        handler, operator = login("c1_handler"), login("operator1")
+        for action, who, payload in [("accept", handler, {}), ("handle", handler, {"note": "已修复"}),
+                                     ("reply", operator, {"reply_text": "已办结"}), ("close", operator, {})]:
+            r = client.post(f"/api/v1/cases/{case_id}/{action}", json=payload, headers=who)
+            assert r.status_code == 200, r.text
+        ledger = client.get("/api/v1/ledger", headers=operator, params={"closed": True}).json()
+        assert case_id in {i["case_id"] for i in ledger["items"]}
+        assert client.get("/docs").status_code == 200
+    for name in ("escalator", "notifier"):
+        metrics = httpx.get(f"http://127.0.0.1:{processes[name]}/metrics").text
+        assert "liandong_worker_heartbeat_timestamp_seconds" in metrics
