@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -41,12 +41,16 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
 
 
 @pytest.fixture
-def processes(database_url: str) -> Iterator[dict[str, int]]:
+def processes(new_database: Callable[[], str]) -> Iterator[dict[str, int]]:
+    """Its own database (the processes commit), migrated and seeded by the CLI itself."""
+    database_url = new_database()
     ports = {"api": free_port(), "escalator": free_port(), "notifier": free_port()}
     env = {**os.environ, "DATABASE_URL": database_url, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT_SECRET,
            "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_API_PORT": str(ports["api"]),
            "LIANDONG_ESCALATOR_PORT": str(ports["escalator"]), "LIANDONG_NOTIFIER_PORT": str(ports["notifier"]),
            "LIANDONG_LOG_LEVEL": "WARNING"}
+    for command in (["migrate"], ["seed-demo", "--force"]):
+        subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True)
     procs = {name: subprocess.Popen([sys.executable, "-m", "services.cli", name], env=env, cwd=ROOT)
              for name in ports}
     try:
