@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         own_engine = engine is None
         app.state.engine = engine or create_engine(
             settings.database_url or "", pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow, application_name="liandong-api")
+            max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping, application_name="liandong-api")
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         yield
         if own_engine:
@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.state.sessionmaker = create_sessionmaker(engine)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
-    for module in (auth, org, categories, cases, ledger, district):
+    # The district webhook first: it takes the most traffic and route matching is in order.
+    for module in (district, auth, org, categories, cases, ledger):
         app.include_router(module.router)
     attach_ops(app, "api")
     return app

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Check pooled connections before use: one round trip per request, saved when off.
+    db_pre_ping: bool = True
     data_dir: Path = Path(".data")
 
     api_host: str = "127.0.0.1"

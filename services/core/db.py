@@ -40,13 +40,15 @@ def plain_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = True,
                   application_name: str = "liandong") -> AsyncEngine:
+    """An asyncpg engine. ``pre_ping`` checks each connection on checkout (one round trip); without
+    it a connection broken by a database restart fails one request and the pool is refreshed."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={"server_settings": {"application_name": application_name, "timezone": "UTC"}},
     )
 

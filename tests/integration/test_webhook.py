@@ -189,3 +189,15 @@ async def test_racing_creates_of_one_district_case(committing_api: Api) -> None:
     results = await asyncio.gather(*(api.send_event(event(district_case_id="JF-RACE")) for _ in range(6)))
     assert sorted(r.json()["duplicate"] for r in results) == [False] + [True] * 5
     assert await count(api, PassiveCase) == 1 and await count(api, DistrictEvent) == 6
+
+
+async def test_racing_reuse_of_an_event_id_keeps_one_case(committing_api: Api) -> None:
+    """Twins with one event_id but different cases, at once: one wins, the other is refused whole."""
+    api = committing_api
+    for round_ in range(5):
+        a = event(event_id=f"e-twin-{round_}", district_case_id=f"JF-TWIN-{round_}-A")
+        b = event(event_id=f"e-twin-{round_}", district_case_id=f"JF-TWIN-{round_}-B")
+        results = await asyncio.gather(api.send_event(a), api.send_event(b))
+        assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+        assert [r.json()["error"]["code"] for r in results if r.status_code == 409] == ["event_id_reused"]
+    assert await count(api, PassiveCase) == 5 and await count(api, DistrictEvent) == 5

@@ -7,10 +7,12 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.deps import SessionDep
 from services.api.schemas import DistrictResultOut
 from services.core.cases.district import ingest_event
 from services.core.cases.district_contract import parse_event, verify_signature
+from services.core.clock import Clock
+from services.core.config import Settings
 
 router = APIRouter(prefix="/api/v1/district", tags=["district"])
 
@@ -21,8 +23,11 @@ router = APIRouter(prefix="/api/v1/district", tags=["district"])
                201: {"model": DistrictResultOut, "description": "A new case"},
                401: {"description": "Bad signature or timestamp"}, 422: {"description": "Invalid body"}},
 )
-async def district_event(request: Request, session: SessionDep, clock: ClockDep,
-                         settings: SettingsDep) -> JSONResponse:
+async def district_event(request: Request, session: SessionDep) -> JSONResponse:
+    # Clock and settings straight from app.state: this is the hottest endpoint, and every
+    # dependency costs a resolution per request.
+    clock: Clock = request.app.state.clock
+    settings: Settings = request.app.state.settings
     raw = await request.body()
     now = clock.now()
     verify_signature(settings.district_secret, request.headers.get("x-liandong-timestamp"),

@@ -17,7 +17,7 @@ from services.core.clock import SHANGHAI
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
 
 
-def _filter(community_id: int | None = None,
+async def _filter(community_id: int | None = None,
             status: Annotated[list[CaseStatus] | None, Query()] = None,
             received_from: datetime | None = None, received_to: datetime | None = None,
             category_code: str | None = None, overdue: bool | None = None, closed: bool | None = None,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.cases import rules
 from services.core.cases.district_contract import CaseChanged, CaseCreated, DistrictEvent
+from services.core.cases.intake_repository import EventIdRaced, create_case_once
 from services.core.cases.models import PassiveCase
 from services.core.cases.repository import CaseRepository
 from services.core.cases.rules import Actor, CaseAction, CaseStatus
@@ -35,6 +36,11 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
     transaction) waits for it and then gets the stored answer. Any error rolls the claim back too,
     so a rejected event leaves nothing behind and may be sent again.
     """
+    if event.created is not None:
+        fast = await _created_in_one_statement(session, event, event.created, payload, now=now,
+                                               auto_dispatch=auto_dispatch)
+        if fast is not None:
+            return fast
     repo = CaseRepository(session)
     claimed = await repo.claim_district_event({
         "event_id": event.event_id, "type": event.type, "occurred_at": event.occurred_at,
@@ -45,8 +51,7 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
         stored = await repo.district_event(event.event_id)
         assert stored is not None
         if stored.payload != payload:
-            raise Conflict(f"event_id {event.event_id!r} was already used for another event",
-                           code="event_id_reused")
+            raise _event_id_reused(event.event_id)
         return IngestResult(200, stored.response, replayed=True)
 
     if event.created is not None:
@@ -66,6 +71,28 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
     await repo.finish_district_event(event.event_id, case_id=result.body["case_id"],
                                      status=result.http_status, response=result.body)
     return result
+
+
+async def _created_in_one_statement(session: AsyncSession, event: DistrictEvent, data: CaseCreated,
+                                    payload: dict[str, Any], *, now: datetime, auto_dispatch: bool
+                                    ) -> IngestResult | None:
+    """The common case in one round trip; None when a racing twin needs the general path."""
+    try:
+        out = await create_case_once(session, data, event_id=event.event_id, occurred_at=event.occurred_at,
+                                     payload=payload, now=now, auto_dispatch=auto_dispatch)
+    except EventIdRaced:
+        raise _event_id_reused(event.event_id) from None
+    if out.prev_response is not None:
+        if out.prev_payload != payload:
+            raise _event_id_reused(event.event_id)
+        return IngestResult(200, out.prev_response, replayed=True)
+    if out.response is not None and out.status is not None:
+        return IngestResult(out.status, out.response)
+    return None
+
+
+def _event_id_reused(event_id: str) -> Conflict:
+    return Conflict(f"event_id {event_id!r} was already used for another event", code="event_id_reused")
 
 
 async def _created(repo: CaseRepository, data: CaseCreated, event_id: str, *, now: datetime,
