@@ -91,3 +91,24 @@ async def test_ledger_filters_sorting_paging(api: Api) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "sort"
     bad = await api.get("/api/v1/ledger", "supervisor", params={"status": "lost"})
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "status.0"
+
+
+async def test_overdue_is_the_same_in_python_and_sql(api: Api) -> None:
+    from services.core.cases.rules import CaseStatus
+
+    now = api.clock.now()
+    cases = [
+        await api.make_case(CaseStatus.in_progress, deadline_at=now - timedelta(seconds=1)),
+        await api.make_case(CaseStatus.in_progress, deadline_at=now + timedelta(seconds=1)),
+        await api.make_case(CaseStatus.handled, deadline_at=now - timedelta(hours=1),
+                            handled_at=now - timedelta(hours=2)),
+        await api.make_case(CaseStatus.closed, deadline_at=now - timedelta(hours=3),
+                            handled_at=now - timedelta(hours=2)),
+        await api.make_case(CaseStatus.recalled, deadline_at=now - timedelta(days=1)),
+    ]
+    ledger = {i["case_id"]: i["is_overdue"] for i in
+              (await api.get("/api/v1/ledger", "supervisor", params={"limit": 500})).json()["items"]}
+    for case in cases:
+        detail = (await api.get(f"/api/v1/cases/{case.id}", "supervisor")).json()
+        assert detail["is_overdue"] == ledger[case.id], case.status
+    assert [ledger[c.id] for c in cases] == [True, False, False, True, False]
