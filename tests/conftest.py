@@ -10,8 +10,10 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -24,7 +26,7 @@ from services.api.deps import get_session
 from services.cli import migrate
 from services.core.clock import SHANGHAI, FrozenClock
 from services.core.config import Settings
-from services.core.db import create_engine, create_sessionmaker, plain_url, transaction
+from services.core.db import create_engine, create_raw_pool, create_sessionmaker, plain_url, transaction
 from services.core.demo import seed_demo
 from tests.helpers import Api
 
@@ -125,11 +127,24 @@ def settings(database_url: str) -> Settings:
     return test_settings(database_url)
 
 
+class SessionConnections:
+    """The test session's own asyncpg connection, so the webhook's plain-SQL path joins the test's
+    transaction (and is rolled back with it)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        raw = await (await self.session.connection()).get_raw_connection()
+        yield raw.driver_connection
+
+
 @pytest.fixture
 async def api(session: AsyncSession, clock: FrozenClock, settings: Settings, engine: AsyncEngine
               ) -> AsyncIterator[Api]:
     """The app over ASGI, every request in the test's transaction (a savepoint per request)."""
-    app = create_app(settings, clock=clock, engine=engine)
+    app = create_app(settings, clock=clock, engine=engine, intake_pool=SessionConnections(session))
 
     async def test_session() -> AsyncIterator[AsyncSession]:
         session.expunge_all()  # like a fresh session per request: nothing cached between requests
@@ -141,6 +156,7 @@ async def api(session: AsyncSession, clock: FrozenClock, settings: Settings, eng
             raise
 
     app.dependency_overrides[get_session] = test_session
+    app.state.session_scope = asynccontextmanager(test_session)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
         yield Api(client, session, clock, settings)
 
@@ -149,9 +165,11 @@ async def api(session: AsyncSession, clock: FrozenClock, settings: Settings, eng
 async def committing_api(clock: FrozenClock, settings: Settings, engine: AsyncEngine
                          ) -> AsyncIterator[Api]:
     """The app with real commits (for races between transactions); case data is wiped afterwards."""
-    app = create_app(settings, clock=clock, engine=engine)
+    pool = await create_raw_pool(settings.database_url or "", max_size=10)
+    app = create_app(settings, clock=clock, engine=engine, intake_pool=pool)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client, \
             create_sessionmaker(engine)() as s:
         yield Api(client, s, clock, settings)
+    await pool.close()
     async with engine.begin() as conn:
         await conn.exec_driver_sql("TRUNCATE case_event, district_event, passive_case RESTART IDENTITY CASCADE")

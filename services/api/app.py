@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,7 +14,7 @@ from services.api.errors import install_error_handlers
 from services.api.routers import auth, cases, categories, district, ledger, org
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
-from services.core.db import create_engine, create_sessionmaker
+from services.core.db import create_engine, create_raw_pool, create_sessionmaker, transaction
 from services.core.ops import MetricsMiddleware, attach_ops
 
 DESCRIPTION = """
@@ -24,8 +26,9 @@ Errors are `{"error": {"code", "message", "fields"?}}` with a stable `code`.
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               engine: AsyncEngine | None = None) -> FastAPI:
-    """Build the api. Tests pass their own settings, clock and engine."""
+               engine: AsyncEngine | None = None, intake_pool: Any = None) -> FastAPI:
+    """Build the api. Tests pass their own settings, clock, engine and intake pool (anything with
+    an asyncpg-style ``acquire()``)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -35,7 +38,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             settings.database_url or "", pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pre_ping, application_name="liandong-api")
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        app.state.session_scope = partial(transaction, app.state.sessionmaker)
+        own_pool = intake_pool is None
+        if own_pool:
+            app.state.intake_pool = await create_raw_pool(settings.database_url or "",
+                                                          max_size=settings.db_pool_size,
+                                                          application_name="liandong-api-intake")
         yield
+        if own_pool:
+            await app.state.intake_pool.close()
         if own_engine:
             await app.state.engine.dispose()
 
@@ -45,6 +56,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     if engine is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.session_scope = partial(transaction, app.state.sessionmaker)
+    if intake_pool is not None:
+        app.state.intake_pool = intake_pool
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
     # The district webhook first: it takes the most traffic and route matching is in order.

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, ClassVar
 
+import asyncpg
 from sqlalchemy import BigInteger, DateTime, MetaData
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -55,6 +56,12 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def create_raw_pool(url: str, *, max_size: int = 10, application_name: str = "liandong") -> asyncpg.Pool:
+    """A plain asyncpg pool for the few hot paths written as single SQL statements."""
+    return await asyncpg.create_pool(plain_url(url), min_size=1, max_size=max_size,
+                                     server_settings={"application_name": application_name, "timezone": "UTC"})
 
 
 @asynccontextmanager

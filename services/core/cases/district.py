@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.cases import rules
@@ -30,17 +31,12 @@ class IngestResult:
 
 async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dict[str, Any], *,
                        now: datetime, auto_dispatch: bool, acceptance_limit: timedelta) -> IngestResult:
-    """Apply one district event exactly once.
+    """Apply one district event exactly once (the general path; see also the one-statement path).
 
     The inbox row is claimed first: a redelivery of the same ``event_id`` (even one racing this
     transaction) waits for it and then gets the stored answer. Any error rolls the claim back too,
     so a rejected event leaves nothing behind and may be sent again.
     """
-    if event.created is not None:
-        fast = await _created_in_one_statement(session, event, event.created, payload, now=now,
-                                               auto_dispatch=auto_dispatch)
-        if fast is not None:
-            return fast
     repo = CaseRepository(session)
     claimed = await repo.claim_district_event({
         "event_id": event.event_id, "type": event.type, "occurred_at": event.occurred_at,
@@ -73,13 +69,17 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
     return result
 
 
-async def _created_in_one_statement(session: AsyncSession, event: DistrictEvent, data: CaseCreated,
-                                    payload: dict[str, Any], *, now: datetime, auto_dispatch: bool
-                                    ) -> IngestResult | None:
-    """The common case in one round trip; None when a racing twin needs the general path."""
+async def ingest_created_in_one_statement(conn: asyncpg.Connection, event: DistrictEvent,
+                                         payload: dict[str, Any], *, now: datetime, auto_dispatch: bool
+                                         ) -> IngestResult | None:
+    """``case.created`` in one round trip (the common case); None when the general path must decide
+    (a racing twin, or another event type). Atomic on its own: one statement."""
+    if event.created is None:
+        return None
     try:
-        out = await create_case_once(session, data, event_id=event.event_id, occurred_at=event.occurred_at,
-                                     payload=payload, now=now, auto_dispatch=auto_dispatch)
+        out = await create_case_once(conn, event.created, event_id=event.event_id,
+                                     occurred_at=event.occurred_at, payload=payload, now=now,
+                                     auto_dispatch=auto_dispatch)
     except EventIdRaced:
         raise _event_id_reused(event.event_id) from None
     if out.prev_response is not None:
