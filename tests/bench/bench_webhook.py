@@ -12,21 +12,20 @@ import asyncio
 import itertools
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import uvloop
 
 from services.core.cases.district_contract import sign
 from services.core.db import plain_url
 from tests.bench.loadgen import LoadResult, run_load
+from tests.procs import free_port, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
@@ -34,12 +33,6 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "3"))
 SECRET = "bench-district-secret-0123456789abcdef0123"
 JWT = "bench-jwt-secret-0123456789abcdef0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def server_url() -> str:
@@ -61,28 +54,6 @@ async def fresh_database(server: str, name: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server for {url} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} not ready")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 _seq = itertools.count()
@@ -138,6 +109,21 @@ def load(port: int, path: str, factory: Any) -> LoadResult:
                                warmup=WARMUP))
 
 
+def serve_and_load(label: str, command: Callable[[int], list[str]], env: dict[str, str], *, ready: str,
+                   path: str, factory: Any) -> LoadResult:
+    """Start a server on a free loopback port, load it, stop it, print its line."""
+    port = free_port()
+    proc = subprocess.Popen(command(port), env={**env, "LIANDONG_API_PORT": str(port)}, cwd=ROOT)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}{ready}", proc)
+        result = load(port, path, factory)
+    finally:
+        stop(proc)
+    print(f"  {label + ':':33} {result.rps:9.0f} req/s  p50 {result.percentile_ms(0.5):6.1f} ms"
+          f"  p99 {result.percentile_ms(0.99):6.1f} ms  errors {result.errors}")
+    return result
+
+
 def main() -> None:
     server = server_url()
     url = asyncio.run(fresh_database(server, "liandong_bench"))
@@ -154,28 +140,13 @@ def main() -> None:
     raw_rps = uvloop.run(raw_insert_rate(url))
     print(f"  raw asyncpg single-row inserts:   {raw_rps:9.0f} rows/s")
 
-    port = free_port()
-    minimal = subprocess.Popen([py, "-m", "uvicorn", "tests.bench.minimal_app:app", "--port", str(port),
-                                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                                "--log-level", "warning"], env=env, cwd=ROOT)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/docs", minimal)
-        base = load(port, "/events", unsigned)
-    finally:
-        stop(minimal)
-    print(f"  minimal FastAPI insert endpoint:  {base.rps:9.0f} req/s  p50 {base.percentile_ms(0.5):6.1f} ms"
-          f"  p99 {base.percentile_ms(0.99):6.1f} ms  errors {base.errors}")
-
-    api_port = free_port()
-    api = subprocess.Popen([py, "-m", "services.cli", "api"], env={**env, "LIANDONG_API_PORT": str(api_port)},
-                           cwd=ROOT)
-    try:
-        wait_ready(f"http://127.0.0.1:{api_port}/readyz", api)
-        hook = load(api_port, "/api/v1/district/events", signed)
-    finally:
-        stop(api)
-    print(f"  district webhook (liandong api):  {hook.rps:9.0f} req/s  p50 {hook.percentile_ms(0.5):6.1f} ms"
-          f"  p99 {hook.percentile_ms(0.99):6.1f} ms  errors {hook.errors}  statuses {hook.statuses}")
+    base = serve_and_load(
+        "minimal FastAPI insert endpoint",
+        lambda port: [py, "-m", "uvicorn", "tests.bench.minimal_app:app", "--port", str(port), "--loop", "uvloop",
+                      "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+        env, ready="/docs", path="/events", factory=unsigned)
+    hook = serve_and_load("district webhook (liandong api)", lambda port: [py, "-m", "services.cli", "api"], env,
+                          ready="/readyz", path="/api/v1/district/events", factory=signed)
     ratio = hook.rps / base.rps if base.rps else 0.0
     print(f"  webhook / minimal endpoint:       {ratio:9.2f}  (target >= 0.50; p99 target <= 50 ms)")
 

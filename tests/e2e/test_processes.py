@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,26 +17,7 @@ from services.core.cases.district_contract import sign
 from services.core.demo import DEMO_PASSWORD
 from tests.conftest import DISTRICT_SECRET, JWT_SECRET, ROOT
 from tests.helpers import event
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{url}: process exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready after {timeout}s")
+from tests.procs import free_port, stop, wait_ready
 
 
 @pytest.fixture
@@ -58,10 +38,7 @@ def processes(new_database: Callable[[], str]) -> Iterator[dict[str, int]]:
             wait_ready(f"http://127.0.0.1:{port}/readyz", procs[name])
         yield ports
     finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        codes = {name: p.wait(timeout=30) for name, p in procs.items()}
+        codes = {name: stop(p) for name, p in procs.items()}
         # Graceful stop on SIGTERM. uvicorn re-raises the signal after draining, hence -SIGTERM.
         assert codes["api"] in (0, -signal.SIGTERM) and codes["escalator"] == codes["notifier"] == 0, codes
 

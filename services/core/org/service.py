@@ -12,6 +12,7 @@ from services.core.org.models import Community, Grid, Person, PersonRole
 from services.core.org.repository import OrgRepository
 from services.core.org.roles import COMMUNITY_ROLES, ORG_ADMIN_ROLES, Role
 from services.core.org.scope import Principal
+from services.core.patching import set_given
 from services.core.security import hash_password, verify_password
 
 
@@ -82,16 +83,8 @@ async def update_person(session: AsyncSession, principal: Principal, person_id: 
                         password: str | None, active: bool | None) -> Person:
     require_org_admin(principal)
     person = await get_person(session, person_id)
-    if name is not None:
-        person.name = name
-    if mobile is not None:
-        person.mobile = mobile
-    if wecom_userid is not None:
-        person.wecom_userid = wecom_userid
-    if password is not None:
-        person.password_hash = hash_password(password)
-    if active is not None:
-        person.active = active
+    set_given(person, name=name, mobile=mobile, wecom_userid=wecom_userid, active=active,
+              password_hash=hash_password(password) if password is not None else None)
     await session.flush()
     return person
 
@@ -157,10 +150,7 @@ async def update_community(session: AsyncSession, principal: Principal, communit
                            name: str | None, active: bool | None) -> Community:
     require_org_admin(principal)
     community = await get_community(session, community_id)
-    if name is not None:
-        community.name = name
-    if active is not None:
-        community.active = active
+    set_given(community, name=name, active=active)
     await session.flush()
     return community
 
