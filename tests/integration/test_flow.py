@@ -112,3 +112,34 @@ async def test_overdue_is_the_same_in_python_and_sql(api: Api) -> None:
         detail = (await api.get(f"/api/v1/cases/{case.id}", "supervisor")).json()
         assert detail["is_overdue"] == ledger[case.id], case.status
     assert [ledger[c.id] for c in cases] == [True, False, False, True, False]
+
+
+async def test_progress_notes_and_return_redispatch(api: Api) -> None:
+    from services.core.cases.rules import CaseStatus
+
+    case = await api.make_case(CaseStatus.in_progress)
+    r = await api.post(f"/api/v1/cases/{case.id}/notes", "c1_handler", {"note": "已联系物业，明日施工"})
+    assert r.status_code == 200 and r.json()["progress_note"] == "已联系物业，明日施工"
+    r = await api.post(f"/api/v1/cases/{case.id}/notes", "c1_handler", {"note": "  "})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "note"
+    assert (await api.post(f"/api/v1/cases/{case.id}/notes", "c3_handler", {"note": "x"})).status_code == 404
+    assert (await api.post(f"/api/v1/cases/{case.id}/notes", "c1_grid1", {"note": "x"})).status_code == 404
+    closed = await api.make_case(CaseStatus.closed)
+    r = await api.post(f"/api/v1/cases/{closed.id}/notes", "operator1", {"note": "补充"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case_not_open"
+
+    # 退回 → 重新分派 to another community: the first community no longer sees it.
+    wrong = await api.make_case(CaseStatus.dispatched)
+    assert (await api.move(wrong.id, "return", "c1_handler", note="不属于本社区")).json()["status"] == "returned"
+    c2 = await api.community_id("BJZL-02")
+    r = await api.move(wrong.id, "redispatch", "operator1", community_id=c2)
+    assert r.json()["status"] == "dispatched" and r.json()["community_id"] == c2
+    assert r.json()["dispatch_count"] == 2 and r.json()["return_reason"] == "不属于本社区"
+    assert (await api.get(f"/api/v1/cases/{wrong.id}", "c1_handler")).status_code == 404
+    assert (await api.move(wrong.id, "accept", "c2_handler")).status_code == 200
+    events = (await api.get(f"/api/v1/cases/{wrong.id}/events", "operator1")).json()
+    assert [(e["action"], e["from_status"], e["to_status"]) for e in events] == [
+        ("return", "dispatched", "returned"), ("redispatch", "returned", "dispatched"),
+        ("accept", "dispatched", "accepted")]
+    both = await api.get("/api/v1/cases", "operator1")
+    assert both.json() == (await api.get("/api/v1/ledger", "operator1")).json()
