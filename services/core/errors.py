@@ -37,6 +37,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class ServiceUnavailable(AppError):
+    """Temporary: the same request may succeed when sent again."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+
 class InvalidInput(AppError):
     """A semantically invalid field that schema validation cannot see (e.g. an unknown code)."""
 

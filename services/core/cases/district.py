@@ -10,16 +10,15 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.cases import rules
-from services.core.cases.district_contract import CaseChanged, CaseCreated, DistrictEvent
+from services.core.cases.district_contract import CaseChanged, DistrictEvent
 from services.core.cases.intake_repository import EventIdRaced, create_case_once
 from services.core.cases.models import PassiveCase
 from services.core.cases.repository import CaseRepository
 from services.core.cases.rules import Actor, CaseAction, CaseStatus
 from services.core.cases.service import ActingAs, MoveInput, apply_move, event_row
-from services.core.errors import Conflict, NotFound
+from services.core.errors import Conflict, NotFound, ServiceUnavailable
 
 DISTRICT = ActingAs(actor=Actor.district)
-SYSTEM = ActingAs(actor=Actor.system)
 
 
 @dataclass(frozen=True)
@@ -30,13 +29,15 @@ class IngestResult:
 
 
 async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dict[str, Any], *,
-                       now: datetime, auto_dispatch: bool, acceptance_limit: timedelta) -> IngestResult:
-    """Apply one district event exactly once (the general path; see also the one-statement path).
+                       now: datetime, acceptance_limit: timedelta) -> IngestResult:
+    """Apply one ``case.updated``/``case.urged``/``case.recalled`` exactly once, in the session's
+    transaction (``case.created`` goes through ``ingest_created``).
 
     The inbox row is claimed first: a redelivery of the same ``event_id`` (even one racing this
     transaction) waits for it and then gets the stored answer. Any error rolls the claim back too,
     so a rejected event leaves nothing behind and may be sent again.
     """
+    assert event.created is None, "case.created goes through ingest_created"
     repo = CaseRepository(session)
     claimed = await repo.claim_district_event({
         "event_id": event.event_id, "type": event.type, "occurred_at": event.occurred_at,
@@ -50,81 +51,52 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
             raise _event_id_reused(event.event_id)
         return IngestResult(200, stored.response, replayed=True)
 
-    if event.created is not None:
-        result = await _created(repo, event.created, event.event_id, now=now, auto_dispatch=auto_dispatch)
+    case = await repo.get_by_district_id(event.ref.district_case_id, for_update=True)
+    if case is None:
+        raise NotFound(f"no case with district_case_id {event.ref.district_case_id!r}",
+                       code="unknown_district_case")
+    if event.changed is not None:
+        await _updated(repo, case, event.changed, event.event_id, now)
+    elif event.type == "case.urged":
+        await _urged(repo, case, event, now)
     else:
-        case = await repo.get_by_district_id(event.ref.district_case_id, for_update=True)
-        if case is None:
-            raise NotFound(f"no case with district_case_id {event.ref.district_case_id!r}",
-                           code="unknown_district_case")
-        if event.changed is not None:
-            await _updated(repo, case, event.changed, event.event_id, now)
-        elif event.type == "case.urged":
-            await _urged(repo, case, event, now)
-        else:
-            await _recalled(session, case, event, now, acceptance_limit)
-        result = IngestResult(200, {"case_id": case.id, "status": case.status, "duplicate": False})
+        await _recalled(session, case, event, now, acceptance_limit)
+    result = IngestResult(200, {"case_id": case.id, "status": case.status, "duplicate": False})
     await repo.finish_district_event(event.event_id, case_id=result.body["case_id"],
                                      status=result.http_status, response=result.body)
     return result
 
 
-async def ingest_created_in_one_statement(conn: asyncpg.Connection, event: DistrictEvent,
-                                         payload: dict[str, Any], *, now: datetime, auto_dispatch: bool
-                                         ) -> IngestResult | None:
-    """``case.created`` in one round trip (the common case); None when the general path must decide
-    (a racing twin, or another event type). Atomic on its own: one statement."""
-    if event.created is None:
-        return None
-    try:
-        out = await create_case_once(conn, event.created, event_id=event.event_id,
-                                     occurred_at=event.occurred_at, payload=payload, now=now,
-                                     auto_dispatch=auto_dispatch)
-    except EventIdRaced:
-        raise _event_id_reused(event.event_id) from None
-    if out.prev_response is not None:
-        if out.prev_payload != payload:
-            raise _event_id_reused(event.event_id)
-        return IngestResult(200, out.prev_response, replayed=True)
-    if out.response is not None and out.status is not None:
-        return IngestResult(out.status, out.response)
-    return None
+CREATE_ATTEMPTS = 3
+
+
+async def ingest_created(conn: asyncpg.Connection, event: DistrictEvent, payload: dict[str, Any], *,
+                         now: datetime, auto_dispatch: bool) -> IngestResult:
+    """Apply one ``case.created`` exactly once: one SQL statement, atomic on its own.
+
+    A statement that raced a twin delivery (same ``event_id`` or same ``district_case_id``,
+    committing while it ran) changed nothing and saw nothing; run again, it sees the twin's rows
+    and answers as the twin did. A third twin in a row is answered 503 (the district retries).
+    """
+    assert event.created is not None
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            out = await create_case_once(conn, event.created, event_id=event.event_id,
+                                         occurred_at=event.occurred_at, payload=payload, now=now,
+                                         auto_dispatch=auto_dispatch)
+        except EventIdRaced:
+            raise _event_id_reused(event.event_id) from None
+        if out.prev_response is not None:
+            if out.prev_payload != payload:
+                raise _event_id_reused(event.event_id)
+            return IngestResult(200, out.prev_response, replayed=True)
+        if out.response is not None and out.status is not None:
+            return IngestResult(out.status, out.response)
+    raise ServiceUnavailable("the case is being written by another delivery; retry", code="retry_later")
 
 
 def _event_id_reused(event_id: str) -> Conflict:
     return Conflict(f"event_id {event_id!r} was already used for another event", code="event_id_reused")
-
-
-async def _created(repo: CaseRepository, data: CaseCreated, event_id: str, *, now: datetime,
-                   auto_dispatch: bool) -> IngestResult:
-    community_id = await repo.community_id_by_code(data.community_code) if data.community_code else None
-    category_id = await repo.category_id_by_code(data.category_code) if data.category_code else None
-    dispatch = auto_dispatch and community_id is not None
-    status = CaseStatus.dispatched if dispatch else CaseStatus.received
-    case_id = await repo.insert_if_new({
-        "district_case_id": data.district_case_id, "source": data.source, "title": data.title,
-        "description": data.description, "category_code": data.category_code, "category_id": category_id,
-        "address": data.address,
-        "lat": data.location.lat if data.location else None,
-        "lng": data.location.lng if data.location else None,
-        "attachments": [a.model_dump() for a in data.attachments or []],
-        "complexity": data.complexity or "normal", "district_community_code": data.community_code,
-        "community_id": community_id if dispatch else None, "status": status.value,
-        "deadline_at": data.deadline_at, "original_deadline_at": data.deadline_at,
-        "received_at": now, "dispatched_at": now if dispatch else None,
-        "dispatch_count": 1 if dispatch else 0, "updated_at": now,
-    })
-    if case_id is None:  # a known district case under a new event_id: no second case
-        existing_id, existing_status = await repo.status_by_district_id(data.district_case_id)
-        return IngestResult(200, {"case_id": existing_id, "status": existing_status, "duplicate": True})
-    events = [event_row(case_id, "receive", None, CaseStatus.received.value, DISTRICT, now,
-                        data={"event_id": event_id, "source": data.source})]
-    if dispatch:
-        events.append(event_row(case_id, CaseAction.dispatch.value, CaseStatus.received.value,
-                                CaseStatus.dispatched.value, SYSTEM, now, "auto-dispatch by community_code",
-                                {"community_id": community_id}))
-    await repo.add_events(events)
-    return IngestResult(201, {"case_id": case_id, "status": status.value, "duplicate": False})
 
 
 async def _updated(repo: CaseRepository, case: PassiveCase, data: CaseChanged, event_id: str,

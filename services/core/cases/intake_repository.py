@@ -1,9 +1,9 @@
 """The hot path of the district webhook: a new case in one SQL statement (one round trip).
 
 The statement checks for a redelivery, inserts the case unless its district id is known, records
-the event in the inbox with its answer, and appends the case's first events, all at once. Its rare
-races (a twin delivery committing while it runs) come back as ``None`` and the caller takes the
-general path, which waits for the twin and answers as it did.
+the event in the inbox with its answer, and appends the case's first events, all at once. When a
+twin delivery commits while it runs, it changes nothing and sees nothing (an outcome with neither a
+previous nor a new answer); run again, it sees the twin's rows and answers as the twin did.
 """
 
 from __future__ import annotations

@@ -42,29 +42,12 @@ class CaseRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def insert_if_new(self, values: dict[str, Any]) -> int | None:
-        """Insert a case unless its district id is known; the new id, or None for a duplicate."""
-        stmt = (insert(PassiveCase).values(**values)
-                .on_conflict_do_nothing(index_elements=[PassiveCase.district_case_id])
-                .returning(PassiveCase.id))
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def status_by_district_id(self, district_case_id: str) -> tuple[int, str]:
-        stmt = select(PassiveCase.id, PassiveCase.status).where(
-            PassiveCase.district_case_id == district_case_id)
-        row = (await self.session.execute(stmt)).one()
-        return row.id, row.status
-
     async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
         await self.session.execute(insert(CaseEvent), list(rows))
 
     async def events(self, case_id: int) -> Sequence[CaseEvent]:
         stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def increment_reminders(self, case_id: int, now: datetime) -> None:
-        await self.session.execute(update(PassiveCase).where(PassiveCase.id == case_id).values(
-            reminder_count=PassiveCase.reminder_count + 1, updated_at=now))
 
     # --- district inbox -------------------------------------------------------------------
     async def claim_district_event(self, values: dict[str, Any]) -> bool:
@@ -81,10 +64,6 @@ class CaseRepository:
                                     response: dict[str, Any]) -> None:
         await self.session.execute(update(DistrictEvent).where(DistrictEvent.event_id == event_id).values(
             case_id=case_id, response_status=status, response=response))
-
-    async def community_id_by_code(self, code: str) -> int | None:
-        stmt = select(Community.id).where(Community.code == code, Community.active.is_(True))
-        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def category_id_by_code(self, code: str) -> int | None:
         stmt = select(Category.id).where(Category.code == code)
