@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter
 
@@ -18,7 +17,8 @@ from services.core.org.scope import Principal
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
-def detail(case: PassiveCase, principal: Principal, now: Any) -> CaseDetailOut:
+def detail(case: PassiveCase, principal: Principal, now: datetime) -> CaseDetailOut:
+    """A case as the principal sees it: with ``is_overdue`` now and the moves they may make."""
     status = CaseStatus(case.status)
     held = frozenset(principal.roles_for_community(case.community_id))
     out = CaseDetailOut.model_validate({
