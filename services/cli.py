@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import signal
@@ -13,6 +14,7 @@ import time
 
 from services.core.config import Settings, get_settings
 from services.core.db import create_engine, create_sessionmaker, transaction
+from services.core.errors import AppError
 from services.core.ops import MIGRATIONS_DIR
 
 log = logging.getLogger("liandong")
@@ -46,6 +48,17 @@ async def _seed(settings: Settings) -> bool:
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             return await seed_demo(session)
+    finally:
+        await engine.dispose()
+
+
+async def _create_admin(settings: Settings, username: str, name: str, password: str) -> None:
+    from services.core.org.service import create_admin
+
+    engine = create_engine(settings.database_url or "", pool_size=1, max_overflow=0)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            await create_admin(session, username=username, name=name, password=password)
     finally:
         await engine.dispose()
 
@@ -111,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="migrate, seed the demo (dev), start api + escalator + notifier")
     m = sub.add_parser("migrate", help="upgrade the database schema")
     m.add_argument("revision", nargs="?", default="head")
+    a = sub.add_parser("create-admin", help="create an administrator (password from LIANDONG_ADMIN_PASSWORD "
+                                             "or asked for)")
+    a.add_argument("username")
+    a.add_argument("--name", default="系统管理员")
     s = sub.add_parser("seed-demo", help="create the demo street unless one exists")
     s.add_argument("--force", action="store_true", help="allow outside LIANDONG_ENV=dev")
     args = parser.parse_args(argv)
@@ -130,6 +147,17 @@ def main(argv: list[str] | None = None) -> int:
         return _run_all(settings)
     elif args.command == "migrate":
         migrate(settings, args.revision)
+    elif args.command == "create-admin":
+        password = os.environ.get("LIANDONG_ADMIN_PASSWORD") or getpass.getpass("password: ")
+        if len(password) < 8:
+            print("the password needs at least 8 characters", file=sys.stderr)
+            return 2
+        try:
+            asyncio.run(_create_admin(settings, args.username, args.name, password))
+        except AppError as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        print(f"administrator {args.username!r} created")
     elif args.command == "seed-demo":
         if settings.env != "dev" and not args.force:
             print("seed-demo creates well-known passwords; use LIANDONG_ENV=dev or --force", file=sys.stderr)

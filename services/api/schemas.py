@@ -111,6 +111,24 @@ class GridIn(BaseModel):
     grid_worker_id: int | None = None
 
 
+class GridPatch(BaseModel):
+    name: Name | None = None
+    grid_worker_id: int | None = None
+
+
+class StreetIn(BaseModel):
+    code: Code
+    name: Name
+    district_name: Name = "金凤区"
+
+
+class StreetOut(Orm):
+    id: int
+    code: str
+    name: str
+    district_name: str
+
+
 class GridOut(Orm):
     id: int
     community_id: int

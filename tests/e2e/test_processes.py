@@ -29,8 +29,12 @@ def processes(new_database: Callable[[], str]) -> Iterator[dict[str, int]]:
            "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_API_PORT": str(ports["api"]),
            "LIANDONG_ESCALATOR_PORT": str(ports["escalator"]), "LIANDONG_NOTIFIER_PORT": str(ports["notifier"]),
            "LIANDONG_LOG_LEVEL": "WARNING"}
-    for command in (["migrate"], ["seed-demo", "--force"]):
-        subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True)
+    for command in (["migrate"], ["seed-demo", "--force"], ["create-admin", "ops", "--name", "运维"]):
+        subprocess.run([sys.executable, "-m", "services.cli", *command], cwd=ROOT, check=True,
+                       env={**env, "LIANDONG_ADMIN_PASSWORD": "ops-password-1"})
+    again = subprocess.run([sys.executable, "-m", "services.cli", "create-admin", "ops"], cwd=ROOT,
+                           env={**env, "LIANDONG_ADMIN_PASSWORD": "ops-password-1"}, capture_output=True)
+    assert again.returncode == 1 and b"taken" in again.stderr
     procs = {name: subprocess.Popen([sys.executable, "-m", "services.cli", name], env=env, cwd=ROOT)
              for name in ports}
     try:
@@ -62,6 +66,10 @@ def test_signed_event_to_closed_case_over_real_http(processes: dict[str, int]) -
             return {"Authorization": f"Bearer {t.json()['access_token']}"}
 
         handler, operator = login("c1_handler"), login("operator1")
+        ops = client.post("/api/v1/auth/token", data={"username": "ops", "password": "ops-password-1"})
+        assert ops.status_code == 200
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {ops.json()['access_token']}"})
+        assert me.json()["roles"] == [{"role": "admin", "community_id": None}]
         for action, who, payload in [("accept", handler, {}), ("handle", handler, {"note": "已修复"}),
                                      ("reply", operator, {"reply_text": "已办结"}), ("close", operator, {})]:
             r = client.post(f"/api/v1/cases/{case_id}/{action}", json=payload, headers=who)

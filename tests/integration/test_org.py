@@ -16,10 +16,12 @@ async def test_admin_manages_communities_grids_people_links(api: Api) -> None:
 
     r = await api.post("/api/v1/people", "admin", {
         "username": "new_handler", "name": "新接单员", "password": "long-enough-1",
-        "mobile": "13900001111", "roles": [{"role": "community_handler", "community_id": cid}]})
+        "mobile": "13900001111", "roles": [{"role": "community_handler", "community_id": cid},
+                                           {"role": "grid_worker", "community_id": cid}]})
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
-    assert r.json()["roles"] == [{"role": "community_handler", "community_id": cid}]
+    assert r.json()["roles"] == [{"role": "community_handler", "community_id": cid},
+                                 {"role": "grid_worker", "community_id": cid}]
 
     r = await api.post("/api/v1/grids", "admin", {"community_id": cid, "code": "BJZL-09-G1", "name": "第1网格",
                                                   "grid_worker_id": pid})
@@ -118,3 +120,26 @@ async def test_inactive_person_is_locked_out(api: Api) -> None:
                                json={"active": False})
     assert r.status_code == 200
     assert (await api.client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+async def test_street_and_grids(api: Api) -> None:
+    assert (await api.get("/api/v1/street", "c1_grid1")).json()["name"] == "北京中路街道"
+    r = await api.client.put("/api/v1/street", headers=await api.headers("admin"),
+                             json={"code": "640106001", "name": "北京中路街道办事处"})
+    assert r.status_code == 200 and r.json()["district_name"] == "金凤区"
+    r = await api.client.put("/api/v1/street", headers=await api.headers("operator1"),
+                             json={"code": "X", "name": "Y"})
+    assert r.status_code == 403
+
+    grids = (await api.get("/api/v1/grids", "admin", params={"community_id": await api.community_id("BJZL-01")})).json()
+    assert [g["code"] for g in grids] == ["BJZL-01-G1", "BJZL-01-G2"]
+    gid = grids[0]["id"]
+    r = await api.client.patch(f"/api/v1/grids/{gid}", headers=await api.headers("admin"),
+                               json={"grid_worker_id": await api.person_id("c1_grid2")})
+    assert r.status_code == 200 and r.json()["grid_worker_id"] == await api.person_id("c1_grid2")
+    r = await api.client.patch(f"/api/v1/grids/{gid}", headers=await api.headers("admin"),
+                               json={"grid_worker_id": await api.person_id("c2_grid1")})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "grid_worker_id"
+    r = await api.post("/api/v1/grids", "admin", {"community_id": await api.community_id("BJZL-01"),
+                                                  "code": "BJZL-01-G1", "name": "重复"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "code_taken"

@@ -11,6 +11,7 @@ from services.api.schemas import (
     CommunityPatch,
     GridIn,
     GridOut,
+    GridPatch,
     LinksIn,
     LinksOut,
     PersonIn,
@@ -18,6 +19,8 @@ from services.api.schemas import (
     PersonPatch,
     RoleGrantOut,
     RolesIn,
+    StreetIn,
+    StreetOut,
 )
 from services.core.org import service
 from services.core.org.models import Person
@@ -32,6 +35,18 @@ async def _person_out(session: SessionDep, person: Person) -> PersonOut:
     out = PersonOut.model_validate(person)
     out.roles = [RoleGrantOut.model_validate(r) for r in roles]
     return out
+
+
+@router.get("/street", response_model=StreetOut, summary="The street office (街道) of this installation")
+async def get_street(session: SessionDep, principal: PrincipalDep) -> StreetOut:
+    return StreetOut.model_validate(await service.get_street(session))
+
+
+@router.put("/street", response_model=StreetOut, summary="Set up or rename the street office")
+async def set_street(body: StreetIn, session: SessionDep, principal: PrincipalDep) -> StreetOut:
+    street = await service.set_street(session, principal, code=body.code, name=body.name,
+                                      district_name=body.district_name)
+    return StreetOut.model_validate(street)
 
 
 @router.get("/communities", response_model=list[CommunityOut])
@@ -62,6 +77,12 @@ async def list_grids(session: SessionDep, principal: PrincipalDep,
 async def create_grid(body: GridIn, session: SessionDep, principal: PrincipalDep) -> GridOut:
     g = await service.create_grid(session, principal, community_id=body.community_id, code=body.code,
                                   name=body.name, grid_worker_id=body.grid_worker_id)
+    return GridOut.model_validate(g)
+
+
+@router.patch("/grids/{grid_id}", response_model=GridOut, summary="Rename a grid or change its grid worker")
+async def update_grid(grid_id: int, body: GridPatch, session: SessionDep, principal: PrincipalDep) -> GridOut:
+    g = await service.update_grid(session, principal, grid_id, name=body.name, grid_worker_id=body.grid_worker_id)
     return GridOut.model_validate(g)
 
 

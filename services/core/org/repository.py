@@ -25,7 +25,7 @@ class OrgRepository:
         return await self.session.get(Person, person_id)
 
     async def roles_of(self, person_id: int) -> Sequence[PersonRole]:
-        stmt = select(PersonRole).where(PersonRole.person_id == person_id)
+        stmt = select(PersonRole).where(PersonRole.person_id == person_id).order_by(PersonRole.id)
         return (await self.session.execute(stmt)).scalars().all()
 
     async def roles_of_many(self, person_ids: Iterable[int]) -> Sequence[PersonRole]:
@@ -74,6 +74,9 @@ class OrgRepository:
         if community_id is not None:
             stmt = stmt.where(Grid.community_id == community_id)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def grid_by_code(self, code: str) -> Grid | None:
+        return (await self.session.execute(select(Grid).where(Grid.code == code))).scalar_one_or_none()
 
     async def grid(self, grid_id: int) -> Grid | None:
         return await self.session.get(Grid, grid_id)

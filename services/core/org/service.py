@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from services.core.org.models import Community, Grid, Person, PersonRole
+from services.core.org.models import Community, Grid, Person, PersonRole, Street
 from services.core.org.repository import OrgRepository
 from services.core.org.roles import COMMUNITY_ROLES, ORG_ADMIN_ROLES, Role
 from services.core.org.scope import Principal
@@ -51,6 +51,11 @@ def require_org_admin(principal: Principal) -> None:
                         code="role_not_allowed")
 
 
+def _distinct(grants: Sequence[RoleGrant]) -> list[tuple[str, int | None]]:
+    """The grants as (role, community) rows, duplicates dropped, in the order given."""
+    return list(dict.fromkeys((g.role.value, g.community_id) for g in grants))
+
+
 async def _check_grants(repo: OrgRepository, grants: Sequence[RoleGrant]) -> None:
     for i, g in enumerate(grants):
         if g.role in COMMUNITY_ROLES and g.community_id is None:
@@ -74,7 +79,7 @@ async def create_person(session: AsyncSession, principal: Principal, *, username
     person = Person(username=username, name=name, mobile=mobile, wecom_userid=wecom_userid,
                     password_hash=hash_password(password))
     await repo.add(person)
-    await repo.replace_roles(person.id, {(g.role.value, g.community_id) for g in roles})
+    await repo.replace_roles(person.id, _distinct(roles))
     return person
 
 
@@ -102,7 +107,7 @@ async def set_roles(session: AsyncSession, principal: Principal, person_id: int,
     repo = OrgRepository(session)
     await get_person(session, person_id)
     await _check_grants(repo, roles)
-    await repo.replace_roles(person_id, {(g.role.value, g.community_id) for g in roles})
+    await repo.replace_roles(person_id, _distinct(roles))
 
 
 async def set_operator_communities(session: AsyncSession, principal: Principal, operator_id: int,
@@ -168,8 +173,64 @@ async def create_grid(session: AsyncSession, principal: Principal, *, community_
     repo = OrgRepository(session)
     if await repo.community(community_id) is None:
         raise InvalidInput("community_id", f"unknown community id {community_id}")
-    if grid_worker_id is not None and await repo.person(grid_worker_id) is None:
-        raise InvalidInput("grid_worker_id", f"unknown person id {grid_worker_id}")
+    if await repo.grid_by_code(code) is not None:
+        raise Conflict(f"grid code {code!r} is taken", code="code_taken")
+    if grid_worker_id is not None:
+        await _check_grid_worker(repo, grid_worker_id, community_id)
     grid = Grid(community_id=community_id, code=code, name=name, grid_worker_id=grid_worker_id)
     await repo.add(grid)
     return grid
+
+
+async def update_grid(session: AsyncSession, principal: Principal, grid_id: int, *, name: str | None,
+                      grid_worker_id: int | None) -> Grid:
+    """Rename a grid or hand it to another grid worker (网格员) of its community."""
+    require_org_admin(principal)
+    repo = OrgRepository(session)
+    grid = await repo.grid(grid_id)
+    if grid is None:
+        raise NotFound(f"grid {grid_id} not found", code="grid_not_found")
+    if grid_worker_id is not None:
+        await _check_grid_worker(repo, grid_worker_id, grid.community_id)
+    set_given(grid, name=name, grid_worker_id=grid_worker_id)
+    await session.flush()
+    return grid
+
+
+async def _check_grid_worker(repo: OrgRepository, person_id: int, community_id: int) -> None:
+    roles = await repo.roles_of(person_id)
+    if not any(r.role == Role.grid_worker.value and r.community_id == community_id for r in roles):
+        raise InvalidInput("grid_worker_id", "must be a grid worker (网格员) of the grid's community")
+
+
+async def set_street(session: AsyncSession, principal: Principal, *, code: str, name: str,
+                     district_name: str) -> Street:
+    """The one street office of this installation: created the first time, updated after."""
+    require_org_admin(principal)
+    repo = OrgRepository(session)
+    street = await repo.get_street()
+    if street is None:
+        street = Street(code=code, name=name, district_name=district_name)
+        await repo.add(street)
+    else:
+        set_given(street, code=code, name=name, district_name=district_name)
+        await session.flush()
+    return street
+
+
+async def get_street(session: AsyncSession) -> Street:
+    street = await OrgRepository(session).get_street()
+    if street is None:
+        raise NotFound("no street is set up yet", code="street_missing")
+    return street
+
+
+async def create_admin(session: AsyncSession, *, username: str, name: str, password: str) -> Person:
+    """The first administrator of a new installation (from the command line, not the API)."""
+    repo = OrgRepository(session)
+    if await repo.person_by_username(username) is not None:
+        raise Conflict(f"username {username!r} is taken", code="username_taken")
+    person = Person(username=username, name=name, password_hash=hash_password(password))
+    await repo.add(person)
+    await repo.replace_roles(person.id, [(Role.admin.value, None)])
+    return person
