@@ -85,7 +85,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    minors = [code for *_, ms in TAXONOMY for code, _ in ms]
+    # Cases keep their category_code; their link to the rows removed here is cleared first, and
+    # minors added later under a default major go with it.
     majors = [major for _, major, _, _ in TAXONOMY]
-    op.execute(category.delete().where(category.c.code.in_(minors)))
-    op.execute(category.delete().where(category.c.code.in_(majors)))
+    codes = majors + [code for *_, ms in TAXONOMY for code, _ in ms]
+    major_ids = sa.select(category.c.id).where(category.c.code.in_(majors))
+    doomed = sa.select(category.c.id).where(sa.or_(category.c.code.in_(codes), category.c.parent_id.in_(major_ids)))
+    passive_case = sa.table("passive_case", sa.column("category_id", sa.BigInteger))
+    op.execute(passive_case.update().where(passive_case.c.category_id.in_(doomed)).values(category_id=None))
+    op.execute(category.delete().where(category.c.parent_id.in_(major_ids)))
+    op.execute(category.delete().where(category.c.code.in_(codes)))

@@ -47,6 +47,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("constraint_violation", "the change conflicts with existing data"),
                             status_code=409)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal_error", "internal server error; it has been logged"),
+                            status_code=500)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

@@ -15,6 +15,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                         pattern=r"^[A-Za-z0-9_.-]+$")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Mobile = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,19}$")]
 
 
 class Orm(BaseModel):
@@ -49,17 +51,17 @@ class MeOut(BaseModel):
 class PersonIn(BaseModel):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
                                                pattern=r"^[A-Za-z0-9_.-]+$")]
-    name: Name
+    name: PersonName
     password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
-    mobile: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,20}$")] | None = None
+    mobile: Mobile | None = None
     wecom_userid: Annotated[str, StringConstraints(max_length=64)] | None = None
     roles: list[RoleGrantIn] = Field(default_factory=list, max_length=50)
 
 
 class PersonPatch(BaseModel):
-    name: Name | None = None
+    name: PersonName | None = None
     password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
-    mobile: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,20}$")] | None = None
+    mobile: Mobile | None = None
     wecom_userid: Annotated[str, StringConstraints(max_length=64)] | None = None
     active: bool | None = None
 

@@ -143,3 +143,26 @@ async def test_street_and_grids(api: Api) -> None:
     r = await api.post("/api/v1/grids", "admin", {"community_id": await api.community_id("BJZL-01"),
                                                   "code": "BJZL-01-G1", "name": "重复"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "code_taken"
+
+
+async def test_only_admins_touch_admins(api: Api) -> None:
+    sup = await api.person_id("supervisor")
+    admin = await api.person_id("admin")
+    r = await api.client.put(f"/api/v1/people/{sup}/roles", headers=await api.headers("supervisor"),
+                             json={"roles": [{"role": "admin"}, {"role": "department_supervisor"}]})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "admin_only"
+    r = await api.client.patch(f"/api/v1/people/{admin}", headers=await api.headers("supervisor"),
+                               json={"password": "taken-over-1"})
+    assert r.status_code == 403
+    r = await api.client.patch(f"/api/v1/people/{admin}", headers=await api.headers("admin"), json={"active": False})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "last_admin"
+    r = await api.post("/api/v1/people", "supervisor", {"username": "sneaky", "name": "x", "password": "long-enough-1",
+                                                       "roles": [{"role": "admin"}]})
+    assert r.status_code == 403
+
+
+async def test_too_long_fields_are_422(api: Api) -> None:
+    r = await api.post("/api/v1/people", "admin", {"username": "longname", "name": "名" * 80,
+                                                  "password": "long-enough-1", "mobile": "+" + "1" * 20})
+    assert r.status_code == 422
+    assert {f["field"] for f in r.json()["error"]["fields"]} == {"name", "mobile"}

@@ -56,3 +56,14 @@ async def test_requests_without_valid_token_are_401(api: Api) -> None:
     assert r.headers["www-authenticate"] == "Bearer"
     r = await api.client.get("/api/v1/ledger", headers={"Authorization": "Bearer nonsense"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_token"
+
+
+async def test_ledger_workbook_survives_control_characters_and_formulas(api: Api) -> None:
+    case = await api.make_case(CaseStatus.in_progress, title='=HYPERLINK("http://evil.invalid","点我")',
+                               progress_note="进展\u0007完成")
+    r = await api.get("/api/v1/ledger.xlsx", "supervisor")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.content)).active
+    row = next(row for row in ws.iter_rows() if row[0].value == case.id)
+    assert row[3].data_type == "s" and row[3].value.startswith("=HYPERLINK")
+    assert row[12].value == "进展完成"

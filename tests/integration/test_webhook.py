@@ -201,3 +201,45 @@ async def test_racing_reuse_of_an_event_id_keeps_one_case(committing_api: Api) -
         assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
         assert [r.json()["error"]["code"] for r in results if r.status_code == 409] == ["event_id_reused"]
     assert await count(api, PassiveCase) == 5 and await count(api, DistrictEvent) == 5
+
+
+@pytest.mark.parametrize(("headers", "code"), [
+    ({"X-Liandong-Timestamp": "1" + "0" * 400}, "timestamp_invalid"),
+    ({"X-Liandong-Timestamp": "١٧٦٤٨١٠٠٠٠"}, "timestamp_invalid"),  # digits, but not ASCII ones
+    ({"X-Liandong-Signature": "é" * 64}, "signature_invalid"),
+])
+async def test_odd_headers_are_401_not_500(api: Api, headers: dict[str, str], code: str) -> None:
+    raw = json.dumps(event()).encode()
+    base = {"Content-Type": "application/json", "X-Liandong-Timestamp": str(int(api.clock.now().timestamp())),
+            "X-Liandong-Signature": "0" * 64}
+    r = await api.client.post("/api/v1/district/events", content=raw,
+                              headers={k: v.encode("utf-8") for k, v in {**base, **headers}.items()})
+    assert r.status_code == 401 and r.json()["error"]["code"] == code
+
+
+async def test_nul_characters_are_422(api: Api) -> None:
+    body = event(title="井盖\u0000缺失")
+    body["case"]["extra"] = {"deep": ["ok", "bad\u0000"]}
+    r = await api.send_event(body)
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["case.title", "case.extra.deep.1"]
+    assert await nothing_stored(api)
+
+
+async def test_update_with_community_code_dispatches_a_waiting_case(api: Api) -> None:
+    created = await api.send_event(event(district_case_id="JF-RR-1"))
+    assert created.json()["status"] == "received"
+    r = await api.send_event(event("case.updated", district_case_id="JF-RR-1", community_code="BJZL-02"))
+    assert r.status_code == 200 and r.json()["status"] == "dispatched"
+    case = await api.session.get(PassiveCase, created.json()["case_id"])
+    assert case is not None
+    await api.session.refresh(case)
+    assert case.community_id == await api.community_id("BJZL-02") and case.district_community_code == "BJZL-02"
+
+
+async def test_replayed_update_answers_the_same_body(api: Api) -> None:
+    await api.send_event(event(district_case_id="JF-RP-1"))
+    body = event("case.urged", district_case_id="JF-RP-1")
+    first = await api.send_event(body)
+    again = await api.send_event(body)
+    assert first.content == again.content

@@ -41,6 +41,7 @@ async def district_event(request: Request) -> JSONResponse:
     else:  # updates, urges and recalls move an existing case: one ORM transaction
         async with request.app.state.session_scope() as session:
             result = await ingest_event(session, event, payload, now=now,
+                                        auto_dispatch=settings.auto_dispatch_district_cases,
                                         acceptance_limit=timedelta(minutes=settings.acceptance_timeout_minutes))
     headers = {"X-Liandong-Replayed": "true"} if result.replayed else None
     return JSONResponse(result.body, status_code=result.http_status, headers=headers)

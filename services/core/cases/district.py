@@ -19,6 +19,7 @@ from services.core.cases.service import ActingAs, MoveInput, apply_move, event_r
 from services.core.errors import Conflict, NotFound, ServiceUnavailable
 
 DISTRICT = ActingAs(actor=Actor.district)
+SYSTEM = ActingAs(actor=Actor.system)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class IngestResult:
 
 
 async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dict[str, Any], *,
-                       now: datetime, acceptance_limit: timedelta) -> IngestResult:
+                       now: datetime, auto_dispatch: bool, acceptance_limit: timedelta) -> IngestResult:
     """Apply one ``case.updated``/``case.urged``/``case.recalled`` exactly once, in the session's
     transaction (``case.created`` goes through ``ingest_created``).
 
@@ -57,14 +58,16 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
                        code="unknown_district_case")
     if event.changed is not None:
         await _updated(repo, case, event.changed, event.event_id, now)
+        if event.changed.community_code is not None:
+            await _rerouted(session, repo, case, event.changed.community_code, now=now, auto_dispatch=auto_dispatch,
+                            acceptance_limit=acceptance_limit)
     elif event.type == "case.urged":
         await _urged(repo, case, event, now)
     else:
         await _recalled(session, case, event, now, acceptance_limit)
-    result = IngestResult(200, {"case_id": case.id, "status": case.status, "duplicate": False})
-    await repo.finish_district_event(event.event_id, case_id=result.body["case_id"],
-                                     status=result.http_status, response=result.body)
-    return result
+    body = {"case_id": case.id, "status": case.status, "duplicate": False}
+    answer = await repo.finish_district_event(event.event_id, case_id=case.id, status=200, response=body)
+    return IngestResult(200, answer)
 
 
 CREATE_ATTEMPTS = 3
@@ -123,6 +126,19 @@ async def _updated(repo: CaseRepository, case: PassiveCase, data: CaseChanged, e
     await repo.session.flush()
     await repo.add_events([event_row(case.id, "district_update", case.status, case.status, DISTRICT, now,
                                      data={"event_id": event_id, "changes": changes})])
+
+
+async def _rerouted(session: AsyncSession, repo: CaseRepository, case: PassiveCase, code: str, *,
+                    now: datetime, auto_dispatch: bool, acceptance_limit: timedelta) -> None:
+    """The district names (another) community. Recorded always; a case still waiting for dispatch
+    is dispatched to it when auto-dispatch is on. A case already with a community stays there:
+    moving it is the operator's call (退回/重新分派), and the ledger shows the district's code."""
+    case.district_community_code = code
+    community_id = await repo.community_id_by_code(code)
+    if auto_dispatch and community_id is not None and case.status == CaseStatus.received.value:
+        await apply_move(session, case, CaseAction.dispatch, MoveInput(community_id=community_id,
+                                                                       note="auto-dispatch by community_code"),
+                         SYSTEM, now=now, acceptance_limit=acceptance_limit)
 
 
 async def _urged(repo: CaseRepository, case: PassiveCase, event: DistrictEvent, now: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -20,6 +21,9 @@ COMPLEXITY_LABELS = {"simple": "简单", "normal": "一般", "complex": "复杂"
 EVENT_TYPES = ("case.created", "case.updated", "case.urged", "case.recalled")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+# Postgres text cannot hold NUL, and a lone surrogate cannot be encoded: refuse them up front (422).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Location(BaseModel):
@@ -102,6 +106,16 @@ def _fields(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str
     return out
 
 
+def _unstorable_fields(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "body"] if _UNSTORABLE.search(value) else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _unstorable_fields(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _unstorable_fields(v, f"{path}.{i}")]
+    return []
+
+
 def _invalid(exc: ValidationError, prefix: tuple[str, ...]) -> InvalidEvent:
     fields = _fields(exc, prefix)
     return InvalidEvent("invalid event: " + ", ".join(f["field"] for f in fields), details={"fields": fields})
@@ -117,6 +131,10 @@ def parse_event(raw: bytes) -> tuple[DistrictEvent, dict[str, Any]]:
         case = _CASE_MODEL[env.type].model_validate(env.case)
     except ValidationError as exc:
         raise _invalid(exc, ("case",)) from exc
+    bad = _unstorable_fields({"event_id": env.event_id, "note": env.note, "case": env.case})
+    if bad:
+        fields = [{"field": f, "message": "contains a NUL or an unpaired surrogate character"} for f in bad]
+        raise InvalidEvent("invalid event: " + ", ".join(bad), details={"fields": fields})
     ref = CaseRef(district_case_id=case.district_case_id)  # type: ignore[attr-defined]
     event = DistrictEvent(event_id=env.event_id, type=env.type, occurred_at=env.occurred_at, note=env.note,
                           created=case if isinstance(case, CaseCreated) else None,
@@ -137,12 +155,12 @@ def verify_signature(secret: str, timestamp: str | None, signature: str | None, 
     if not timestamp or not signature:
         raise NotAuthenticated("missing X-Liandong-Timestamp or X-Liandong-Signature",
                                code="signature_missing")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise NotAuthenticated("X-Liandong-Timestamp must be unix seconds", code="timestamp_invalid") from None
+    if not _UNIX_SECONDS.fullmatch(timestamp):
+        raise NotAuthenticated("X-Liandong-Timestamp must be unix seconds", code="timestamp_invalid")
+    ts = int(timestamp)
     if abs(now.timestamp() - ts) > window_seconds:
         raise NotAuthenticated(f"X-Liandong-Timestamp is more than {window_seconds} s away from now",
                                code="timestamp_out_of_window")
-    if not hmac.compare_digest(sign(secret, timestamp, raw), signature.strip()):
+    given = signature.strip().encode("latin-1", errors="replace")
+    if not hmac.compare_digest(sign(secret, timestamp, raw).encode(), given):
         raise NotAuthenticated("X-Liandong-Signature does not match", code="signature_invalid")

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,6 +111,19 @@ def _local(value: datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def _text(value: object) -> object:
+    """Text as text: without the control characters a workbook cannot hold (one would break the
+    whole export). Formula-looking text is kept a string by ``_append`` (never a live formula)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def _append(ws: object, values: list[object]) -> None:
+    ws.append([_text(v) for v in values])  # type: ignore[attr-defined]
+    for cell in ws[ws.max_row]:  # type: ignore[index, attr-defined]
+        if cell.data_type == "f":  # "=HYPERLINK(…)" from a title stays what it is: text
+            cell.data_type = "s"
+
+
 def _yes_no(flag: bool) -> str:
     return "是" if flag else "否"
 
@@ -130,7 +144,7 @@ async def ledger_xlsx(session: AsyncSession, principal: Principal, f: LedgerFilt
         cell.alignment = Alignment(horizontal="center")
     for row in _rows(raw):
         c = row.case
-        ws.append([
+        _append(ws, [
             c.id, c.district_case_id, SOURCE_LABELS.get(c.source, c.source), c.title,
             row.community_name or "", row.responsible_person_name or "", _local(c.accepted_at),
             _local(c.deadline_at), row.category_name or c.category_code or "",

@@ -61,9 +61,17 @@ class CaseRepository:
         return await self.session.get(DistrictEvent, event_id)
 
     async def finish_district_event(self, event_id: str, *, case_id: int | None, status: int,
-                                    response: dict[str, Any]) -> None:
-        await self.session.execute(update(DistrictEvent).where(DistrictEvent.event_id == event_id).values(
-            case_id=case_id, response_status=status, response=response))
+                                    response: dict[str, Any]) -> dict[str, Any]:
+        """Store the answer; returns it as stored (jsonb orders keys), so a replay matches it."""
+        stmt = (update(DistrictEvent).where(DistrictEvent.event_id == event_id)
+                .values(case_id=case_id, response_status=status, response=response)
+                .returning(DistrictEvent.response))
+        stored: dict[str, Any] = (await self.session.execute(stmt)).scalar_one()
+        return stored
+
+    async def community_id_by_code(self, code: str) -> int | None:
+        stmt = select(Community.id).where(Community.code == code, Community.active.is_(True))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def category_id_by_code(self, code: str) -> int | None:
         stmt = select(Category.id).where(Category.code == code)

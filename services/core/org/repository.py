@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.org.models import Community, Grid, OperatorCommunity, Person, PersonRole, Street
@@ -27,6 +27,15 @@ class OrgRepository:
     async def roles_of(self, person_id: int) -> Sequence[PersonRole]:
         stmt = select(PersonRole).where(PersonRole.person_id == person_id).order_by(PersonRole.id)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def holds_role(self, person_id: int, role: str) -> bool:
+        stmt = select(PersonRole.id).where(PersonRole.person_id == person_id, PersonRole.role == role).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def count_active_admins(self, *, excluding: int) -> int:
+        stmt = (select(func.count(func.distinct(Person.id))).join(PersonRole, PersonRole.person_id == Person.id)
+                .where(PersonRole.role == "admin", Person.active.is_(True), Person.id != excluding))
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def roles_of_many(self, person_ids: Iterable[int]) -> Sequence[PersonRole]:
         stmt = select(PersonRole).where(PersonRole.person_id.in_(list(person_ids))).order_by(PersonRole.id)

@@ -76,6 +76,7 @@ async def create_person(session: AsyncSession, principal: Principal, *, username
     if await repo.person_by_username(username) is not None:
         raise Conflict(f"username {username!r} is taken", code="username_taken")
     await _check_grants(repo, roles)
+    _only_admins_touch_admins(principal, granting=any(g.role == Role.admin for g in roles), target_is_admin=False)
     person = Person(username=username, name=name, mobile=mobile, wecom_userid=wecom_userid,
                     password_hash=hash_password(password))
     await repo.add(person)
@@ -88,6 +89,11 @@ async def update_person(session: AsyncSession, principal: Principal, person_id: 
                         password: str | None, active: bool | None) -> Person:
     require_org_admin(principal)
     person = await get_person(session, person_id)
+    repo = OrgRepository(session)
+    is_admin = await repo.holds_role(person_id, Role.admin)
+    _only_admins_touch_admins(principal, granting=False, target_is_admin=is_admin)
+    if is_admin and active is False:
+        await _keep_an_admin(repo, losing=person_id)
     set_given(person, name=name, mobile=mobile, wecom_userid=wecom_userid, active=active,
               password_hash=hash_password(password) if password is not None else None)
     await session.flush()
@@ -107,7 +113,24 @@ async def set_roles(session: AsyncSession, principal: Principal, person_id: int,
     repo = OrgRepository(session)
     await get_person(session, person_id)
     await _check_grants(repo, roles)
+    granting = any(g.role == Role.admin for g in roles)
+    is_admin = await repo.holds_role(person_id, Role.admin)
+    _only_admins_touch_admins(principal, granting=granting, target_is_admin=is_admin)
+    if is_admin and not granting:
+        await _keep_an_admin(repo, losing=person_id)
     await repo.replace_roles(person_id, _distinct(roles))
+
+
+def _only_admins_touch_admins(principal: Principal, *, granting: bool, target_is_admin: bool) -> None:
+    """The department supervisor manages people, but not administrators (no self-promotion)."""
+    if (granting or target_is_admin) and Role.admin not in principal.roles:
+        raise Forbidden("only an administrator may grant the admin role or change an administrator",
+                        code="admin_only")
+
+
+async def _keep_an_admin(repo: OrgRepository, *, losing: int) -> None:
+    if await repo.count_active_admins(excluding=losing) == 0:
+        raise Conflict("this is the last active administrator", code="last_admin")
 
 
 async def set_operator_communities(session: AsyncSession, principal: Principal, operator_id: int,
