@@ -49,7 +49,7 @@ class Api:
         self.session = session
         self.clock = clock
         self.settings = settings
-        self._tokens: dict[str, str] = {}
+        self._ids: dict[str, int] = {}
 
     async def person_id(self, username: str) -> int:
         pid = (await self.session.execute(select(Person.id).where(Person.username == username))).scalar_one()
@@ -60,11 +60,12 @@ class Api:
         return int(cid)
 
     async def headers(self, username: str) -> dict[str, str]:
-        if username not in self._tokens:
-            self._tokens[username] = create_access_token(
-                await self.person_id(username), secret=self.settings.jwt_secret, now=self.clock.now(),
-                minutes=self.settings.access_token_minutes)
-        return {"Authorization": f"Bearer {self._tokens[username]}"}
+        """A fresh token at the clock's now (tests move the clock past a token's lifetime)."""
+        if username not in self._ids:
+            self._ids[username] = await self.person_id(username)
+        token = create_access_token(self._ids[username], secret=self.settings.jwt_secret, now=self.clock.now(),
+                                    minutes=self.settings.access_token_minutes)
+        return {"Authorization": f"Bearer {token}"}
 
     async def get(self, path: str, as_: str, **kw: Any) -> Response:
         return await self.client.get(path, headers=await self.headers(as_), **kw)

@@ -275,3 +275,47 @@ class DistrictResultOut(BaseModel):
     case_id: int
     status: CaseStatus
     duplicate: bool
+
+
+class ReminderIn(BaseModel):
+    """A manual phone reminder (提醒登记): who was called and what came of it."""
+
+    model_config = ConfigDict(extra="forbid")
+    called_person_id: int | None = None
+    called_name: Name | None = None
+    outcome: Literal["answered", "no_answer", "busy", "refused", "wrong_number", "other"]
+    note: Note | None = None
+    task_id: int | None = None
+
+
+class ReminderOut(Orm):
+    id: int
+    case_id: int
+    kind: str
+    node_key: str | None
+    label: str
+    channels: list[str]
+    recipients: list[dict[str, Any]]
+    outcome: str | None
+    note: str | None
+    logged_by: int | None
+    occurred_at: datetime
+
+
+class TimerOut(Orm):
+    id: int
+    generation: int
+    node_key: str
+    due_at: datetime
+    state: str
+    fired_at: datetime | None
+    skip_reason: str | None
+
+
+class TaskOut(Orm):
+    id: int
+    case_id: int
+    reminder_id: int
+    label: str
+    call_person_ids: list[int]
+    due_at: datetime

@@ -21,12 +21,15 @@ from services.core.ops import attach_ops
 log = logging.getLogger(__name__)
 HEARTBEAT = Gauge("liandong_worker_heartbeat_timestamp_seconds", "Last loop iteration", ["process"])
 
-Tick = Callable[[AsyncEngine], Awaitable[None]]
+# One iteration of a worker; returns how long it may sleep (None: the default interval). It is woken
+# early through ``wake`` (e.g. by LISTEN/NOTIFY).
+Tick = Callable[[AsyncEngine, asyncio.Event], Awaitable[float | None]]
 
 
-async def ping_database(engine: AsyncEngine) -> None:
+async def ping_database(engine: AsyncEngine, wake: asyncio.Event | None = None) -> float | None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+    return None
 
 
 class _OpsServer(uvicorn.Server):
@@ -35,6 +38,19 @@ class _OpsServer(uvicorn.Server):
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+async def _sleep(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Sleep on the loop's monotonic clock until ``seconds`` pass, a wake-up, or a stop."""
+    if seconds <= 0:
+        return
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+        wake.clear()
 
 
 def ops_app(process: str, engine: AsyncEngine) -> FastAPI:
@@ -46,7 +62,8 @@ def ops_app(process: str, engine: AsyncEngine) -> FastAPI:
 
 async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
                      interval_seconds: float = 5.0) -> None:
-    """Run ``tick`` every ``interval_seconds`` until SIGTERM/SIGINT, with the ops endpoints on ``port``."""
+    """Run ``tick`` until SIGTERM/SIGINT, sleeping what it asks (at most ``interval_seconds``) or
+    until woken; the ops endpoints listen on ``port``. A stop lets the running iteration finish."""
     engine = create_engine(settings.database_url or "", pool_size=2, max_overflow=2,
                            application_name=f"liandong-{process}")
     await ping_database(engine)  # fail fast on a wrong URL
@@ -58,17 +75,16 @@ async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
         loop.add_signal_handler(sig, stop.set)
     serve = asyncio.create_task(server.serve())
     log.info("%s started; ops endpoints on http://%s:%d", process, settings.api_host, port)
+    wake = asyncio.Event()
     try:
         while not stop.is_set():
+            delay: float | None = interval_seconds
             try:
-                await tick(engine)
+                delay = await tick(engine, wake)
                 HEARTBEAT.labels(process).set_to_current_time()
             except Exception:  # a failed iteration is retried on the next one
                 log.exception("%s iteration failed", process)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
-            except TimeoutError:
-                pass
+            await _sleep(stop, wake, min(interval_seconds, delay if delay is not None else interval_seconds))
     finally:
         server.should_exit = True
         await serve

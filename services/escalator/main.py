@@ -1,13 +1,73 @@
-"""The escalator process: timers of SPEC §3 and the calendar duties (its real work: a later issue)."""
+"""The escalator process: fires the reminder nodes of SPEC §3 on time, exactly once.
+
+Every replica runs the same loop, with no leader: claim the due timers of one batch with
+``FOR UPDATE SKIP LOCKED``, fire them in one transaction, repeat while any are due; then sleep
+until the next ``due_at`` (at most ``POLL_SECONDS``), woken early by ``NOTIFY liandong_timers``
+when a move plans an earlier one.
+"""
 
 from __future__ import annotations
 
-from services.core.config import Settings
-from services.core.worker_runtime import ping_database, run_worker
+import asyncio
+import logging
 
-# Until its real work lands, one iteration proves the database is reachable.
-tick = ping_database
+import asyncpg
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.core.clock import Clock, SystemClock
+from services.core.config import Settings
+from services.core.db import create_sessionmaker, plain_url, transaction
+from services.core.timers.repository import NOTIFY_CHANNEL, TimerRepository
+from services.core.timers.service import fire_due
+from services.core.worker_runtime import run_worker
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0  # the safety net when a NOTIFY is lost (e.g. the listening connection dropped)
+BATCH = 100
+
+LATENESS = Histogram("liandong_escalator_timer_lateness_seconds", "fired_at - due_at",
+                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60))
+FIRED = Counter("liandong_escalator_timers_total", "Timers handled", ["outcome"])
+OLDEST_OVERDUE = Gauge("liandong_escalator_oldest_overdue_pending_seconds",
+                       "Age of the oldest due timer not yet fired (0 when none)")
+
+
+class Escalator:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.listener: asyncpg.Connection | None = None
+
+    async def _listen(self, wake: asyncio.Event) -> None:
+        if self.listener is not None and not self.listener.is_closed():
+            return
+        self.listener = await asyncpg.connect(plain_url(self.settings.database_url or ""))
+        await self.listener.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
+
+    async def tick(self, engine: AsyncEngine, wake: asyncio.Event) -> float | None:
+        """Fire everything due, then say how long to sleep until the next due timer."""
+        try:
+            await self._listen(wake)
+        except (OSError, asyncpg.PostgresError):
+            log.warning("cannot LISTEN; polling every %.1f s", POLL_SECONDS)
+        sessionmaker = create_sessionmaker(engine)
+        while True:
+            async with transaction(sessionmaker) as session:
+                fired = await fire_due(session, self.clock.now(), limit=BATCH)
+            for f in fired:
+                FIRED.labels("skipped" if f.skipped else "fired").inc()
+                if not f.skipped:
+                    LATENESS.observe((f.fired_at - f.due_at).total_seconds())
+            if len(fired) < BATCH:
+                break
+        async with transaction(sessionmaker) as session:
+            next_due = await TimerRepository(session).next_due_at()
+        now = self.clock.now()
+        OLDEST_OVERDUE.set(max(0.0, (now - next_due).total_seconds()) if next_due else 0.0)
+        return None if next_due is None else max(0.0, (next_due - now).total_seconds())
 
 
 async def main(settings: Settings) -> None:
-    await run_worker("escalator", settings.escalator_port, settings, tick)
+    await run_worker("escalator", settings.escalator_port, settings, Escalator(settings).tick,
+                     interval_seconds=POLL_SECONDS)

@@ -17,6 +17,7 @@ from services.core.cases.repository import CaseRepository
 from services.core.cases.rules import Actor, CaseAction, CaseStatus
 from services.core.cases.service import ActingAs, MoveInput, apply_move, event_row
 from services.core.errors import Conflict, NotFound, ServiceUnavailable
+from services.core.timers import service as timers
 
 DISTRICT = ActingAs(actor=Actor.district)
 SYSTEM = ActingAs(actor=Actor.system)
@@ -122,6 +123,7 @@ async def _updated(repo: CaseRepository, case: PassiveCase, data: CaseChanged, e
         # The district moved its own limit: it becomes the deadline, as a granted extension would.
         changes["deadline_at"] = data.deadline_at.isoformat()
         case.deadline_at = data.deadline_at
+        await timers.restart_handling(repo.session, case, now)
     case.updated_at = now
     await repo.session.flush()
     await repo.add_events([event_row(case.id, "district_update", case.status, case.status, DISTRICT, now,

@@ -28,7 +28,7 @@ ins AS (
     INSERT INTO passive_case (
         district_case_id, source, title, description, category_code, category_id, address, lat, lng,
         attachments, complexity, district_community_code, community_id, status, deadline_at,
-        original_deadline_at, received_at, dispatched_at, dispatch_count, updated_at)
+        original_deadline_at, received_at, dispatched_at, dispatch_count, updated_at, timer_generation)
     SELECT $6::text, $7::text, $8::text, $9::text, $10::text,
            (SELECT id FROM category WHERE code = $10::text), $11::text,
            $12::numeric, $13::numeric, $14::jsonb, $15::text,
@@ -36,7 +36,8 @@ ins AS (
            CASE WHEN EXISTS (SELECT 1 FROM com) THEN 'dispatched' ELSE 'received' END,
            $17::timestamptz, $17::timestamptz, $3::timestamptz,
            CASE WHEN EXISTS (SELECT 1 FROM com) THEN $3::timestamptz END,
-           CASE WHEN EXISTS (SELECT 1 FROM com) THEN 1 ELSE 0 END, $3::timestamptz
+           CASE WHEN EXISTS (SELECT 1 FROM com) THEN 1 ELSE 0 END, $3::timestamptz,
+           CASE WHEN EXISTS (SELECT 1 FROM com) THEN 1 ELSE 0 END
     WHERE NOT EXISTS (SELECT 1 FROM prev)
     ON CONFLICT (district_case_id) DO NOTHING
     RETURNING id, status, community_id
@@ -60,6 +61,18 @@ ev AS (
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, response_status, response
 ),
+pol AS (
+    SELECT id, nodes FROM escalation_policy WHERE kind = 'acceptance' AND active
+),
+tim AS (
+    -- an auto-dispatched case starts its acceptance chain (generation 1) in the same statement
+    INSERT INTO case_timer (case_id, generation, node_key, policy_id, due_at, state)
+    SELECT ins.id, 1, node->>'key', pol.id,
+           $3::timestamptz + make_interval(secs => (node->>'offset_seconds')::int), 'pending'
+    FROM ins CROSS JOIN pol CROSS JOIN LATERAL jsonb_array_elements(pol.nodes) AS node
+    WHERE ins.status = 'dispatched' AND node ? 'offset_seconds'
+    RETURNING 1
+),
 evs AS (
     INSERT INTO case_event (case_id, action, from_status, to_status, actor_kind, note, data, occurred_at)
     SELECT id, 'receive', NULL, 'received', 'district', NULL,
@@ -75,7 +88,8 @@ SELECT (SELECT payload FROM prev) AS prev_payload, (SELECT response_status FROM 
        (SELECT response FROM ev) AS response, EXISTS (SELECT 1 FROM ins) AS inserted,
        -- a case inserted without its inbox row: abort the whole statement (nothing is kept)
        CASE WHEN EXISTS (SELECT 1 FROM ins) AND NOT EXISTS (SELECT 1 FROM ev)
-            THEN liandong_refuse('event_id_reused') END AS refused
+            THEN liandong_refuse('event_id_reused') END AS refused,
+       (SELECT pg_notify('liandong_timers', '') WHERE EXISTS (SELECT 1 FROM tim)) AS woke_escalator
 """
 
 

@@ -86,6 +86,8 @@ class PassiveCase(Base):
     # 接单超时: accepted later than the acceptance limit after the (last) dispatch.
     acceptance_timed_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     progress_note: Mapped[str | None] = mapped_column(Text)  # 进展情况 (情况说明)
+    # Bumped by every move that starts or stops a reminder chain; older timers skip themselves.
+    timer_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime]
 
 

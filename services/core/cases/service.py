@@ -9,13 +9,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.cases import rules
+from services.core.cases.access import get_visible_case
 from services.core.cases.models import CaseEvent, PassiveCase
 from services.core.cases.repository import CaseRepository
 from services.core.cases.rules import Actor, CaseAction, CaseStatus
-from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.core.errors import Conflict, Forbidden, InvalidInput
 from services.core.org.repository import OrgRepository
 from services.core.org.roles import COMMUNITY_ROLES, Role
 from services.core.org.scope import Principal
+from services.core.timers import service as timers
+
+__all__ = ["ActingAs", "MoveInput", "apply_move", "event_row", "get_visible_case", "move_case"]
 
 
 @dataclass(frozen=True)
@@ -60,15 +64,6 @@ def event_row(case_id: int, action: str, from_status: str | None, to_status: str
             "data": data or {}, "occurred_at": now}
 
 
-async def get_visible_case(session: AsyncSession, principal: Principal, case_id: int,
-                           *, for_update: bool = False) -> PassiveCase:
-    """The case if the principal may see it; otherwise 404 (never reveal that it exists)."""
-    case = await CaseRepository(session).get(case_id, for_update=for_update)
-    if case is None or not principal.can_see_case(case.community_id, case.responsible_person_id):
-        raise NotFound(f"case {case_id} not found", code="case_not_found")
-    return case
-
-
 async def case_events(session: AsyncSession, principal: Principal, case_id: int) -> list[CaseEvent]:
     await get_visible_case(session, principal, case_id)
     return list(await CaseRepository(session).events(case_id))
@@ -98,6 +93,7 @@ async def apply_move(session: AsyncSession, case: PassiveCase, action: CaseActio
         setattr(case, move.stamp, now)
     case.status = move.target.value
     case.updated_at = now
+    await timers.on_move(session, case, action.value, now)  # plan or stop reminders, same transaction
     await session.flush()
     await CaseRepository(session).add_events([event_row(
         case.id, action.value, current.value, move.target.value, acting, now, data.note, event_data)])

@@ -1,0 +1,112 @@
+"""All SQL of timers, policies, reminders, the outbox and operator tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.cases.models import PassiveCase
+from services.core.org.models import OperatorCommunity, Person, PersonRole
+from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, OutboxMessage, Reminder
+
+NOTIFY_CHANNEL = "liandong_timers"
+
+
+class TimerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_policy(self, kind: str) -> EscalationPolicy:
+        stmt = select(EscalationPolicy).where(EscalationPolicy.kind == kind, EscalationPolicy.active.is_(True))
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def policy(self, policy_id: int) -> EscalationPolicy:
+        policy = await self.session.get(EscalationPolicy, policy_id)
+        assert policy is not None
+        return policy
+
+    async def plan(self, case_id: int, generation: int, policy_id: int, due: Iterable[tuple[str, datetime]]) -> None:
+        """Insert the chain's timers (idempotent per case, generation and node) and wake the escalator."""
+        rows = [{"case_id": case_id, "generation": generation, "node_key": key, "policy_id": policy_id,
+                 "due_at": at, "state": "pending"} for key, at in due]
+        if rows:
+            await self.session.execute(insert(CaseTimer).values(rows).on_conflict_do_nothing(
+                constraint="uq_case_timer_case_generation_node"))
+            await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[CaseTimer]:
+        """Due pending timers, locked for this transaction; rows another firer holds are skipped."""
+        stmt = (select(CaseTimer).where(CaseTimer.state == "pending", CaseTimer.due_at <= now)
+                .order_by(CaseTimer.due_at, CaseTimer.id).limit(limit).with_for_update(skip_locked=True))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def lock_cases(self, case_ids: Sequence[int]) -> Sequence[PassiveCase]:
+        stmt = (select(PassiveCase).where(PassiveCase.id.in_(list(case_ids))).order_by(PassiveCase.id)
+                .with_for_update().execution_options(populate_existing=True))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def next_due_at(self) -> datetime | None:
+        stmt = select(CaseTimer.due_at).where(CaseTimer.state == "pending").order_by(CaseTimer.due_at).limit(1)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def timers_of(self, case_id: int) -> Sequence[CaseTimer]:
+        stmt = select(CaseTimer).where(CaseTimer.case_id == case_id).order_by(CaseTimer.due_at, CaseTimer.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def people_with_roles(self, roles: Sequence[str], community_id: int | None) -> Sequence[Any]:
+        """Active people holding one of ``roles``: street roles anywhere, community roles in the case's
+        community. One row per (person, role)."""
+        stmt = (select(Person.id, Person.name, Person.mobile, PersonRole.role)
+                .join(PersonRole, PersonRole.person_id == Person.id)
+                .where(Person.active.is_(True), PersonRole.role.in_(list(roles)),
+                       (PersonRole.community_id.is_(None)) | (PersonRole.community_id == community_id))
+                .order_by(Person.id))
+        return (await self.session.execute(stmt)).all()
+
+    async def person(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def linked_operators(self, community_id: int | None) -> list[int]:
+        stmt = (select(OperatorCommunity.operator_id).join(Person, Person.id == OperatorCommunity.operator_id)
+                .where(OperatorCommunity.community_id == community_id, Person.active.is_(True))
+                .order_by(OperatorCommunity.operator_id))
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def add_reminder(self, reminder: Reminder) -> Reminder:
+        self.session.add(reminder)
+        await self.session.flush()
+        return reminder
+
+    async def add_outbox(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(OutboxMessage).values(list(rows)).on_conflict_do_nothing(
+                index_elements=[OutboxMessage.idem_key]))
+
+    async def add_tasks(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(OperatorTask).values(list(rows)).on_conflict_do_nothing(
+                constraint="uq_operator_task_reminder_operator"))
+
+    async def reminders_of(self, case_id: int) -> Sequence[Reminder]:
+        stmt = select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def outbox_of(self, case_id: int) -> Sequence[OutboxMessage]:
+        stmt = select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def open_tasks(self, operator_id: int) -> Sequence[OperatorTask]:
+        stmt = (select(OperatorTask).where(OperatorTask.operator_id == operator_id, OperatorTask.done_at.is_(None))
+                .order_by(OperatorTask.due_at, OperatorTask.id))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def task(self, task_id: int, *, for_update: bool = False) -> OperatorTask | None:
+        stmt = select(OperatorTask).where(OperatorTask.id == task_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
