@@ -67,7 +67,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_timer')),
     sa.UniqueConstraint('case_id', 'generation', 'node_key', name='uq_case_timer_case_generation_node')
     )
-    op.create_index(op.f('ix_case_timer_case_id'), 'case_timer', ['case_id'], unique=False)
     op.create_index('ix_case_timer_pending_due', 'case_timer', ['due_at'], unique=False, postgresql_where=sa.text("state = 'pending'"))
     op.create_table('reminder',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
@@ -132,6 +131,7 @@ def upgrade() -> None:
     op.add_column('passive_case', sa.Column('timer_generation', sa.Integer(), server_default='0', nullable=False))
 
 
+    op.drop_index("ix_passive_case_category_id", table_name="passive_case")
     policy = sa.table("escalation_policy", sa.column("kind", sa.String), sa.column("version", sa.Integer),
                       sa.column("active", sa.Boolean), sa.column("nodes", postgresql.JSONB),
                       sa.column("created_at", sa.DateTime(timezone=True)))
@@ -140,6 +140,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_passive_case_category_id", "passive_case", ["category_id"], unique=False)
     op.drop_column('passive_case', 'timer_generation')
     op.drop_index('ix_outbox_ready', table_name='outbox', postgresql_where=sa.text("state = 'pending'"))
     op.drop_index(op.f('ix_outbox_case_id'), table_name='outbox')
@@ -149,7 +150,6 @@ def downgrade() -> None:
     op.drop_index('ix_reminder_case_id_id', table_name='reminder')
     op.drop_table('reminder')
     op.drop_index('ix_case_timer_pending_due', table_name='case_timer', postgresql_where=sa.text("state = 'pending'"))
-    op.drop_index(op.f('ix_case_timer_case_id'), table_name='case_timer')
     op.drop_table('case_timer')
     op.drop_index('uq_escalation_policy_active_kind', table_name='escalation_policy', postgresql_where=sa.text('active'))
     op.drop_table('escalation_policy')

@@ -81,3 +81,16 @@ async def test_not_ready_before_migrations(new_database: Callable[[], str]) -> N
         assert not ok and detail == {"database": "ok", "schema": None, "expected_schema": migration_head()}
     finally:
         await engine.dispose()
+
+
+def test_models_and_migrations_agree(database_url: str) -> None:
+    """`alembic check`: the migrations build exactly the schema the models describe."""
+    from alembic import command
+    from alembic.config import Config
+
+    from services.core.ops import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["database_url"] = database_url
+    command.check(cfg)  # raises when autogenerate would find a difference

@@ -33,14 +33,14 @@ async def district_event(request: Request) -> JSONResponse:
     verify_signature(settings.district_secret, request.headers.get("x-liandong-timestamp"),
                      request.headers.get("x-liandong-signature"), raw, now=now,
                      window_seconds=settings.district_replay_window_seconds)
-    event, payload = parse_event(raw)
+    event = parse_event(raw)
     if event.created is not None:  # the bulk of the traffic: one SQL statement
         async with request.app.state.intake_pool.acquire() as conn:
-            result = await ingest_created(conn, event, payload, now=now,
+            result = await ingest_created(conn, event, raw, now=now,
                                           auto_dispatch=settings.auto_dispatch_district_cases)
     else:  # updates, urges and recalls move an existing case: one ORM transaction
         async with request.app.state.session_scope() as session:
-            result = await ingest_event(session, event, payload, now=now,
+            result = await ingest_event(session, event, raw, now=now,
                                         auto_dispatch=settings.auto_dispatch_district_cases,
                                         acceptance_limit=timedelta(minutes=settings.acceptance_timeout_minutes))
     headers = {"X-Liandong-Replayed": "true"} if result.replayed else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ class IngestResult:
     replayed: bool = False
 
 
-async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dict[str, Any], *,
+async def ingest_event(session: AsyncSession, event: DistrictEvent, raw: bytes, *,
                        now: datetime, auto_dispatch: bool, acceptance_limit: timedelta) -> IngestResult:
     """Apply one ``case.updated``/``case.urged``/``case.recalled`` exactly once, in the session's
     transaction (``case.created`` goes through ``ingest_created``).
@@ -40,6 +41,7 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
     so a rejected event leaves nothing behind and may be sent again.
     """
     assert event.created is None, "case.created goes through ingest_created"
+    payload = json.loads(raw)  # stored as sent; a redelivery must be the same JSON
     repo = CaseRepository(session)
     claimed = await repo.claim_district_event({
         "event_id": event.event_id, "type": event.type, "occurred_at": event.occurred_at,
@@ -74,7 +76,7 @@ async def ingest_event(session: AsyncSession, event: DistrictEvent, payload: dic
 CREATE_ATTEMPTS = 3
 
 
-async def ingest_created(conn: asyncpg.Connection, event: DistrictEvent, payload: dict[str, Any], *,
+async def ingest_created(conn: asyncpg.Connection, event: DistrictEvent, raw: bytes, *,
                          now: datetime, auto_dispatch: bool) -> IngestResult:
     """Apply one ``case.created`` exactly once: one SQL statement, atomic on its own.
 
@@ -86,12 +88,12 @@ async def ingest_created(conn: asyncpg.Connection, event: DistrictEvent, payload
     for _ in range(CREATE_ATTEMPTS):
         try:
             out = await create_case_once(conn, event.created, event_id=event.event_id,
-                                         occurred_at=event.occurred_at, payload=payload, now=now,
+                                         occurred_at=event.occurred_at, payload_json=raw.decode(), now=now,
                                          auto_dispatch=auto_dispatch)
         except EventIdRaced:
             raise _event_id_reused(event.event_id) from None
         if out.prev_response is not None:
-            if out.prev_payload != payload:
+            if out.prev_payload != json.loads(raw):
                 raise _event_id_reused(event.event_id)
             return IngestResult(200, out.prev_response, replayed=True)
         if out.response is not None and out.status is not None:

@@ -24,6 +24,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 # Postgres text cannot hold NUL, and a lone surrogate cannot be encoded: refuse them up front (422).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_MAYBE_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class Location(BaseModel):
@@ -121,8 +122,8 @@ def _invalid(exc: ValidationError, prefix: tuple[str, ...]) -> InvalidEvent:
     return InvalidEvent("invalid event: " + ", ".join(f["field"] for f in fields), details={"fields": fields})
 
 
-def parse_event(raw: bytes) -> tuple[DistrictEvent, dict[str, Any]]:
-    """Validate a raw body; the parsed event and the JSON as sent, or ``InvalidEvent`` naming fields."""
+def parse_event(raw: bytes) -> DistrictEvent:
+    """Validate a raw body: the parsed event, or ``InvalidEvent`` naming the fields."""
     try:
         env = _envelope.validate_json(raw)
     except ValidationError as exc:
@@ -131,17 +132,16 @@ def parse_event(raw: bytes) -> tuple[DistrictEvent, dict[str, Any]]:
         case = _CASE_MODEL[env.type].model_validate(env.case)
     except ValidationError as exc:
         raise _invalid(exc, ("case",)) from exc
-    bad = _unstorable_fields({"event_id": env.event_id, "note": env.note, "case": env.case})
-    if bad:
-        fields = [{"field": f, "message": "contains a NUL or an unpaired surrogate character"} for f in bad]
-        raise InvalidEvent("invalid event: " + ", ".join(bad), details={"fields": fields})
+    if _MAYBE_UNSTORABLE.search(raw):  # only then walk the values (JSON escapes are the only way in)
+        bad = _unstorable_fields({"event_id": env.event_id, "note": env.note, "case": env.case})
+        if bad:
+            fields = [{"field": f, "message": "contains a NUL or an unpaired surrogate character"} for f in bad]
+            raise InvalidEvent("invalid event: " + ", ".join(bad), details={"fields": fields})
     ref = CaseRef(district_case_id=case.district_case_id)  # type: ignore[attr-defined]
     event = DistrictEvent(event_id=env.event_id, type=env.type, occurred_at=env.occurred_at, note=env.note,
                           created=case if isinstance(case, CaseCreated) else None,
                           changed=case if isinstance(case, CaseChanged) else None, ref=ref)
-    payload = {"event_id": env.event_id, "type": env.type, "occurred_at": env.occurred_at.isoformat(),
-               "case": env.case, "note": env.note}
-    return event, payload
+    return event
 
 
 def sign(secret: str, timestamp: str, raw: bytes) -> str:

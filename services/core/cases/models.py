@@ -48,7 +48,9 @@ class PassiveCase(Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     category_code: Mapped[str | None] = mapped_column(String(32))
-    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
+    # Not indexed: categories are never deleted and the ledger filters by code; one index fewer
+    # to write on every new case.
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
     address: Mapped[str | None] = mapped_column(String(300))
     lat: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     lng: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))

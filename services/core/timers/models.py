@@ -43,7 +43,8 @@ class CaseTimer(Base):
         Index("ix_case_timer_pending_due", "due_at", postgresql_where=text("state = 'pending'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("passive_case.id", ondelete="CASCADE"), index=True)
+    # no index of its own: the unique (case_id, generation, node_key) index serves lookups by case
+    case_id: Mapped[int] = mapped_column(ForeignKey("passive_case.id", ondelete="CASCADE"))
     generation: Mapped[int] = mapped_column(Integer)
     node_key: Mapped[str] = mapped_column(String(40))
     policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policy.id"))
