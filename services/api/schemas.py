@@ -319,3 +319,36 @@ class TaskOut(Orm):
     label: str
     call_person_ids: list[int]
     due_at: datetime
+
+
+class PolicyNodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.]{1,40}$")]
+    label: Name
+    channels: list[Literal["wecom_robot", "wecom_app", "sms", "voice", "operator_task", "log"]] = Field(
+        min_length=1, max_length=6)
+    recipients: list[str] = Field(min_length=1, max_length=12)
+    offset_seconds: int | None = Field(default=None, ge=1, le=30 * 86400)
+    fraction: tuple[int, int] | None = None
+
+
+class QuietHoursIn(BaseModel):
+    start: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
+    end: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    nodes: list[PolicyNodeIn] = Field(min_length=1, max_length=20)
+    quiet_hours: QuietHoursIn | None = None
+
+
+class PolicyOut(Orm):
+    id: int
+    kind: str
+    version: int
+    active: bool
+    nodes: list[dict[str, Any]]
+    quiet_hours: dict[str, str] | None
+    created_at: datetime
+    created_by: int | None

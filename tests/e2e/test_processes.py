@@ -80,3 +80,45 @@ def test_signed_event_to_closed_case_over_real_http(processes: dict[str, int]) -
     for name in ("escalator", "notifier"):
         metrics = httpx.get(f"http://127.0.0.1:{processes[name]}/metrics").text
         assert "liandong_worker_heartbeat_timestamp_seconds" in metrics
+
+
+def test_escalator_process_fires_a_compressed_chain(processes: dict[str, int]) -> None:
+    """A policy in seconds: the real escalator fires both nodes on time and stops at acceptance."""
+    base = f"http://127.0.0.1:{processes['api']}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        def login(user: str) -> dict[str, str]:
+            t = client.post("/api/v1/auth/token", data={"username": user, "password": DEMO_PASSWORD})
+            return {"Authorization": f"Bearer {t.json()['access_token']}"}
+
+        supervisor, operator, handler = login("supervisor"), login("operator1"), login("c1_handler")
+        policy = {"nodes": [
+            {"key": "accept.one", "label": "一秒提醒", "channels": ["wecom_robot"],
+             "recipients": ["community_handler"], "offset_seconds": 1},
+            {"key": "accept.two", "label": "两秒提醒", "channels": ["sms", "operator_task"],
+             "recipients": ["community_director"], "offset_seconds": 2},
+            {"key": "accept.later", "label": "稍后", "channels": ["sms"],
+             "recipients": ["community_director"], "offset_seconds": 6},
+        ]}
+        assert client.put("/api/v1/policies/acceptance", json=policy, headers=supervisor).status_code == 200
+        body = event(community_code="BJZL-01")
+        raw = json.dumps(body).encode()
+        ts = str(int(time.time()))
+        r = client.post("/api/v1/district/events", content=raw, headers={
+            "Content-Type": "application/json", "X-Liandong-Timestamp": ts,
+            "X-Liandong-Signature": sign(DISTRICT_SECRET, ts, raw)})
+        case_id = r.json()["case_id"]
+        deadline = time.monotonic() + 15
+        reminders: list[dict[str, object]] = []
+        while time.monotonic() < deadline and len(reminders) < 2:
+            time.sleep(0.2)
+            reminders = client.get(f"/api/v1/cases/{case_id}/reminders", headers=operator).json()
+        assert [r["node_key"] for r in reminders] == ["accept.one", "accept.two"]
+        assert client.post(f"/api/v1/cases/{case_id}/accept", headers=handler).status_code == 200
+        time.sleep(6)
+        timers = client.get(f"/api/v1/cases/{case_id}/timers", headers=operator).json()
+        assert [(t["node_key"], t["state"]) for t in timers] == [
+            ("accept.one", "fired"), ("accept.two", "fired"), ("accept.later", "skipped")] + [
+            (t["node_key"], "pending") for t in timers[3:]]
+        assert len(client.get("/api/v1/tasks", headers=operator).json()) == 1
+    metrics = httpx.get(f"http://127.0.0.1:{processes['escalator']}/metrics").text
+    assert 'liandong_escalator_timers_total{outcome="fired"} 2.0' in metrics

@@ -178,3 +178,33 @@ async def test_two_firers_fire_each_node_exactly_once(committing_api: Api, engin
 
 
 from services.core.org.models import Person as _Person  # noqa: E402
+
+
+async def test_policy_versions_and_quiet_hours(api: Api) -> None:
+    active = (await api.get("/api/v1/policies", "c1_handler")).json()
+    assert [(p["kind"], p["version"]) for p in active] == [("acceptance", 1), ("handling", 1)]
+    body = {"nodes": [{"key": "accept.call", "label": "接单提醒（电话）", "channels": ["voice"],
+                       "recipients": ["community_handler"], "offset_seconds": 300}],
+            "quiet_hours": {"start": "22:00", "end": "08:00"}}
+    assert (await api.client.put("/api/v1/policies/acceptance", json=body,
+                                 headers=await api.headers("operator1"))).status_code == 403
+    r = await api.client.put("/api/v1/policies/acceptance", json=body, headers=await api.headers("supervisor"))
+    assert r.status_code == 200 and r.json()["version"] == 2
+    versions = (await api.get("/api/v1/policies/acceptance/versions", "supervisor")).json()
+    assert [(v["version"], v["active"]) for v in versions] == [(1, False), (2, True)]
+
+    bad = {"nodes": [{**body["nodes"][0], "recipients": ["emperor"]}]}
+    r = await api.client.put("/api/v1/policies/acceptance", json=bad, headers=await api.headers("supervisor"))
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "nodes[0].recipients"
+    bad = {"nodes": [{**body["nodes"][0], "offset_seconds": None}]}
+    r = await api.client.put("/api/v1/policies/acceptance", json=bad, headers=await api.headers("supervisor"))
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "nodes[0].offset_seconds"
+
+    # 23:00 Beijing time is inside the quiet hours: the call becomes an SMS.
+    api.clock.set(api.clock.now().replace(hour=15))  # 15:00Z = 23:00 +08:00
+    case_id = await dispatched_case(api)
+    api.clock.advance(timedelta(minutes=5))
+    assert await fire(api) == [("accept.call", None)]
+    channels = (await api.session.execute(select(OutboxMessage.channel).where(
+        OutboxMessage.case_id == case_id))).scalars().all()
+    assert channels == ["sms"]

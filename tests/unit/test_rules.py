@@ -89,3 +89,29 @@ def test_signature() -> None:
         verify_signature("secret", "1764810000", sig.upper()[:-1] + "0", raw, now=now, window_seconds=300)
     with pytest.raises(NotAuthenticated):
         verify_signature("secret", "1764810000", sig, raw, now=now + timedelta(seconds=301), window_seconds=300)
+
+
+def test_plan_handling_uses_exact_fractions_and_never_plans_the_past() -> None:
+    from services.core.timers.rules import HANDLING_DEFAULT, plan_handling
+
+    received = T
+    deadline = T + timedelta(hours=3)
+    assert plan_handling(HANDLING_DEFAULT, received, deadline, now=T) == [
+        ("handle.first_third", T + timedelta(hours=1)), ("handle.second_third", T + timedelta(hours=2)),
+        ("handle.deadline", deadline)]
+    late = T + timedelta(hours=2, minutes=30)
+    assert [due for _, due in plan_handling(HANDLING_DEFAULT, received, deadline, now=late)] == [
+        late, late, deadline]
+
+
+def test_quiet_hours_across_midnight() -> None:
+    from datetime import time
+
+    from services.core.timers.rules import ACCEPTANCE_DEFAULT, Channel, QuietHours, channels_at
+
+    quiet = QuietHours(time(22), time(8))
+    phone = ACCEPTANCE_DEFAULT.nodes[1]
+    at = datetime(2026, 12, 4, 23, 30, tzinfo=SHANGHAI)
+    assert channels_at(phone, at, quiet) == (Channel.sms, Channel.operator_task)
+    assert channels_at(phone, at.replace(hour=8), quiet) == (Channel.voice, Channel.operator_task)
+    assert channels_at(phone, at.replace(hour=7, minute=59), quiet) == (Channel.sms, Channel.operator_task)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,3 +110,28 @@ class TimerRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class PolicyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active(self) -> Sequence[EscalationPolicy]:
+        stmt = select(EscalationPolicy).where(EscalationPolicy.active.is_(True)).order_by(EscalationPolicy.kind)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def versions(self, kind: str) -> Sequence[EscalationPolicy]:
+        stmt = select(EscalationPolicy).where(EscalationPolicy.kind == kind).order_by(EscalationPolicy.version)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def lock_kind(self, kind: str) -> None:
+        """Serialise two edits of one policy (the second builds on the first's version)."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"policy:{kind}"})
+
+    async def add_version(self, policy: EscalationPolicy) -> EscalationPolicy:
+        await self.session.execute(
+            update(EscalationPolicy).where(EscalationPolicy.kind == policy.kind, EscalationPolicy.active.is_(True))
+            .values(active=False))
+        self.session.add(policy)
+        await self.session.flush()
+        return policy
