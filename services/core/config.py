@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # Acceptance later than this after dispatch is an acceptance timeout (接单超时), SPEC §3.
     acceptance_timeout_minutes: int = Field(default=10, ge=1)
 
+    # Where reminders go: "log" writes them to the log (development, demos); "live" sends them.
+    notifier_mode: Literal["log", "live"] = "log"
+    wecom_robot_base_url: str = "https://qyapi.weixin.qq.com"
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.env == "dev":

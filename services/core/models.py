@@ -4,10 +4,29 @@ from services.core.cases.models import CaseEvent, DistrictEvent, PassiveCase
 from services.core.categories.models import Category
 from services.core.db import Base
 from services.core.org.models import Community, Grid, OperatorCommunity, Person, PersonRole, Street
-from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, OutboxMessage, Reminder
+from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
+from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, Reminder
 
 metadata = Base.metadata
 
-__all__ = ["CaseEvent", "CaseTimer", "Category", "Community", "DistrictEvent", "EscalationPolicy", "Grid",
-           "OperatorCommunity", "OperatorTask", "OutboxMessage", "PassiveCase", "Person", "PersonRole",
-           "Reminder", "Street", "metadata"]
+__all__ = [
+           "CaseEvent",
+           "CaseTimer",
+           "Category",
+           "Community",
+           "DeliveryAttempt",
+           "DistrictEvent",
+           "EscalationPolicy",
+           "Grid",
+           "OperatorCommunity",
+           "OperatorTask",
+           "OutboxMessage",
+           "PassiveCase",
+           "Person",
+           "PersonRole",
+           "Reminder",
+           "SendLog",
+           "SenderPause",
+           "Street",
+           "metadata",
+]

@@ -1,13 +1,47 @@
-"""The notifier process: delivers outbox rows through WeCom, SMS, voice (its real work: a later issue)."""
+"""The notifier process: delivers outbox rows through WeCom, SMS, voice (and the log in dev)."""
 
 from __future__ import annotations
 
-from services.core.config import Settings
-from services.core.worker_runtime import ping_database, run_worker
+import asyncio
+import logging
 
-# Until its real work lands, one iteration proves the database is reachable.
-tick = ping_database
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.core.clock import SystemClock
+from services.core.config import Settings
+from services.core.db import create_sessionmaker
+from services.core.worker_runtime import run_worker
+from services.notifier.channels.base import Channel
+from services.notifier.channels.log import LogChannel
+from services.notifier.channels.wecom_robot import WecomRobotChannel
+from services.notifier.delivery import Notifier
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.5
+CHANNELS = ("wecom_robot", "wecom_app", "sms", "voice", "log")
+
+
+def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
+    """Every channel name mapped to its adapter: all to the log in ``log`` mode."""
+    channels: dict[str, Channel] = {name: LogChannel(name) for name in CHANNELS}
+    if settings.notifier_mode == "live":
+        channels["wecom_robot"] = WecomRobotChannel(client, settings.wecom_robot_base_url)
+        for name in ("wecom_app", "sms", "voice"):
+            log.warning("channel %s has no live adapter yet: its messages go to the log", name)
+    return channels
 
 
 async def main(settings: Settings) -> None:
-    await run_worker("notifier", settings.notifier_port, settings, tick)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
+        channels = build_channels(settings, client)
+        state: dict[str, Notifier] = {}
+
+        async def tick(engine: AsyncEngine, wake: asyncio.Event) -> float | None:
+            if "n" not in state:
+                state["n"] = Notifier(create_sessionmaker(engine), channels, SystemClock())
+            while await state["n"].run_once() > 0:
+                pass
+            return POLL_SECONDS
+
+        await run_worker("notifier", settings.notifier_port, settings, tick, interval_seconds=POLL_SECONDS)

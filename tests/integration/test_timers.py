@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from services.core.cases.models import PassiveCase
 from services.core.db import create_sessionmaker, transaction
-from services.core.timers.models import CaseTimer, OperatorTask, OutboxMessage, Reminder
+from services.core.outbox.models import OutboxMessage
+from services.core.timers.models import CaseTimer, OperatorTask, Reminder
 from services.core.timers.service import fire_due
 from tests.helpers import Api, event
 

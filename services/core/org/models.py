@@ -29,6 +29,8 @@ class Community(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # The key of the community group's WeCom robot (微信群机器人): a credential, never shown or logged.
+    wecom_robot_key: Mapped[str | None] = mapped_column(String(100))
 
 
 class Person(Base):

@@ -73,27 +73,6 @@ class Reminder(Base):
     occurred_at: Mapped[datetime]
 
 
-class OutboxMessage(Base):
-    """A message the notifier must deliver, at least once; ``idem_key`` makes each one unique."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_ready", "next_attempt_at", postgresql_where=text("state = 'pending'")),)
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    idem_key: Mapped[str] = mapped_column(String(200), unique=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    message: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("passive_case.id", ondelete="SET NULL"), index=True)
-    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminder.id"))
-    state: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_attempt_at: Mapped[datetime]
-    lease_until: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-
-
 class OperatorTask(Base):
     """A call the policy asks an operator to make (电话提醒 / 提请督办), on their to-do list."""
 

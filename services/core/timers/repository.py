@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.cases.models import PassiveCase
 from services.core.org.models import OperatorCommunity, Person, PersonRole
-from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, OutboxMessage, Reminder
+from services.core.outbox.models import OutboxMessage
+from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, Reminder
 
 NOTIFY_CHANNEL = "liandong_timers"
 

@@ -1,0 +1,87 @@
+"""All SQL of the outbox: claims with a lease, attempts, outcomes, and senders' sliding windows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.org.models import Community
+from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, now: datetime, *, lease: timedelta, limit: int) -> Sequence[OutboxMessage]:
+        """Take up to ``limit`` ready messages (or ones whose sender died mid-lease) for ``lease``."""
+        ready = (select(OutboxMessage.id)
+                 .where(or_((OutboxMessage.state == "pending") & (OutboxMessage.next_attempt_at <= now),
+                            (OutboxMessage.state == "sending") & (OutboxMessage.lease_until < now)))
+                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+                 .with_for_update(skip_locked=True))
+        stmt = (update(OutboxMessage).where(OutboxMessage.id.in_(ready.scalar_subquery()))
+                .values(state="sending", lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+                .returning(OutboxMessage))
+        rows = (await self.session.execute(stmt)).scalars().all()
+        return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
+
+    async def robot_key(self, community_id: int | None) -> str | None:
+        if community_id is None:
+            return None
+        return (await self.session.execute(
+            select(Community.wecom_robot_key).where(Community.id == community_id))).scalar_one_or_none()
+
+    async def record_attempt(self, values: dict[str, Any]) -> None:
+        self.session.add(DeliveryAttempt(**values))
+        await self.session.flush()
+
+    async def finish(self, outbox_id: int, **values: Any) -> None:
+        await self.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                                   .values(lease_until=None, **values))
+
+    async def take_slot(self, rate_key: str, now: datetime, *, limit: int, window: timedelta) -> float:
+        """Count a send against ``rate_key``'s sliding window; 0 if it may go now, else seconds to wait.
+
+        An advisory lock per sender makes the check-and-count atomic across notifier replicas.
+        """
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": rate_key})
+        paused = (await self.session.execute(
+            select(SenderPause.until).where(SenderPause.rate_key == rate_key))).scalar_one_or_none()
+        if paused is not None and paused > now:
+            return (paused - now).total_seconds()
+        since = now - window
+        recent = (await self.session.execute(
+            select(SendLog.sent_at).where(SendLog.rate_key == rate_key, SendLog.sent_at > since)
+            .order_by(SendLog.sent_at))).scalars().all()
+        if len(recent) >= limit:
+            return max(0.001, (recent[len(recent) - limit] + window - now).total_seconds())
+        self.session.add(SendLog(rate_key=rate_key, sent_at=now))
+        await self.session.execute(delete(SendLog).where(SendLog.rate_key == rate_key,
+                                                         SendLog.sent_at <= now - window * 2))
+        return 0.0
+
+    async def pause(self, rate_key: str, until: datetime) -> None:
+        stmt = insert(SenderPause).values(rate_key=rate_key, until=until)
+        await self.session.execute(stmt.on_conflict_do_update(
+            index_elements=[SenderPause.rate_key], set_={"until": func.greatest(SenderPause.until, until)}))
+
+    async def of_case(self, case_id: int) -> Sequence[OutboxMessage]:
+        stmt = select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def attempts_of(self, outbox_ids: Sequence[int]) -> Sequence[DeliveryAttempt]:
+        stmt = (select(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(list(outbox_ids)))
+                .order_by(DeliveryAttempt.id))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def get(self, outbox_id: int, *, for_update: bool = False) -> OutboxMessage | None:
+        stmt = select(OutboxMessage).where(OutboxMessage.id == outbox_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()

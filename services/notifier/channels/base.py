@@ -1,0 +1,47 @@
+"""One interface for every channel; every result sorted into one of five kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Outcome(StrEnum):
+    sent = "sent"
+    retryable = "retryable"  # try again after a backoff
+    rate_limited = "rate_limited"  # pause this sender until its window frees
+    permanent = "permanent"  # will never work as it is: dead letter and alert
+    ambiguous = "ambiguous"  # may have been delivered (timeout after sending a billable SMS/call)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the notifier hands a channel: one outbox row, decoded."""
+
+    outbox_id: int
+    idem_key: str
+    recipient: dict[str, Any]
+    text: str
+    robot_key: str | None = None  # the community group's WeCom robot (a credential)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    code: str | None = None  # the vendor's code (errcode, Code) or our own
+    provider_ref: str | None = None
+    retry_after: float | None = None  # seconds
+    response: dict[str, Any] = field(default_factory=dict)  # the body, credentials removed
+    request_summary: str = ""
+
+
+class Channel(Protocol):
+    name: str
+
+    def rate_key(self, delivery: Delivery) -> str | None:
+        """The sender whose limit this delivery consumes (None: no limit kept by us)."""
+        ...
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        ...

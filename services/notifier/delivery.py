@@ -1,0 +1,129 @@
+"""The notifier's work: claim outbox messages with a lease, send, record, sort the result.
+
+At least once: a message is marked sent only after the vendor said so; a crash between the two
+sends it again once its lease expires (the documented duplicate window). Each result is one of
+sent / retryable (backoff with jitter, capped by attempts and age) / rate_limited (the sender is
+paused, the message waits, the attempt does not count) / permanent (dead letter) / ambiguous.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.core.clock import Clock
+from services.core.db import transaction
+from services.core.outbox.models import OutboxMessage
+from services.core.outbox.repository import OutboxRepository
+from services.notifier.channels.base import Channel, Delivery, Outcome, SendResult
+
+log = logging.getLogger(__name__)
+RESULTS = Counter("liandong_notifier_results_total", "Delivery attempts by channel and outcome",
+                  ["channel", "outcome"])
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 8
+    max_age: timedelta = timedelta(hours=2)
+    backoff_base: float = 2.0  # seconds; doubled per attempt, full jitter
+    backoff_cap: float = 300.0
+    # Sliding-window limits per sender: WeCom robots take 20 messages a minute.
+    limits: tuple[tuple[str, int, timedelta], ...] = (("wecom_robot:", 20, timedelta(seconds=60)),)
+
+
+class Notifier:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], channels: dict[str, Channel],
+                 clock: Clock, policy: DeliveryPolicy | None = None, rng: random.Random | None = None) -> None:
+        self.sessionmaker = sessionmaker
+        self.channels = channels
+        self.clock = clock
+        self.policy = policy or DeliveryPolicy()
+        self.rng = rng or random.Random()
+
+    async def run_once(self, limit: int = 20) -> int:
+        """Claim and handle one batch; the number of messages handled."""
+        async with transaction(self.sessionmaker) as session:
+            batch = await OutboxRepository(session).claim(self.clock.now(), lease=self.policy.lease, limit=limit)
+        for message in batch:
+            await self._deliver(message)
+        return len(batch)
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        channel = self.channels.get(message.channel)
+        async with transaction(self.sessionmaker) as session:
+            repo = OutboxRepository(session)
+            robot_key = await repo.robot_key(message.recipient.get("community_id")) \
+                if message.channel == "wecom_robot" else None
+        delivery = Delivery(message.id, message.idem_key, message.recipient, str(message.message.get("text", "")),
+                            robot_key=robot_key)
+        if channel is None:
+            await self._record(message, SendResult(Outcome.permanent, code="no_such_channel",
+                                                   request_summary=message.channel), 0)
+            return
+        rate_key = channel.rate_key(delivery)
+        if rate_key is not None:
+            wait = await self._take_slot(rate_key)
+            if wait > 0:  # the sender's window is full: wait for it, without spending an attempt
+                async with transaction(self.sessionmaker) as session:
+                    await OutboxRepository(session).finish(
+                        message.id, state="pending", attempts=message.attempts - 1,
+                        next_attempt_at=self.clock.now() + timedelta(seconds=wait))
+                return
+        started = time.perf_counter()
+        result = await channel.send(delivery)
+        await self._record(message, result, int((time.perf_counter() - started) * 1000), rate_key)
+
+    async def _take_slot(self, rate_key: str) -> float:
+        for prefix, limit, window in self.policy.limits:
+            if rate_key.startswith(prefix):
+                async with transaction(self.sessionmaker) as session:
+                    return await OutboxRepository(session).take_slot(rate_key, self.clock.now(), limit=limit,
+                                                                     window=window)
+        return 0.0
+
+    async def _record(self, message: OutboxMessage, result: SendResult, latency_ms: int,
+                      rate_key: str | None = None) -> None:
+        now = self.clock.now()
+        RESULTS.labels(message.channel, result.outcome.value).inc()
+        async with transaction(self.sessionmaker) as session:
+            repo = OutboxRepository(session)
+            await repo.record_attempt({
+                "outbox_id": message.id, "attempt": message.attempts, "channel": message.channel,
+                "outcome": result.outcome.value, "code": result.code, "provider_ref": result.provider_ref,
+                "request_summary": result.request_summary[:300], "response": result.response,
+                "latency_ms": latency_ms, "started_at": now})
+            if result.outcome == Outcome.sent:
+                await repo.finish(message.id, state="sent", sent_at=now, last_error=None)
+            elif result.outcome == Outcome.rate_limited:
+                wait = timedelta(seconds=result.retry_after or 60)
+                if rate_key is not None:
+                    await repo.pause(rate_key, now + wait)
+                await repo.finish(message.id, state="pending", attempts=message.attempts - 1,
+                                  next_attempt_at=now + wait, last_error=result.code)
+            elif result.outcome == Outcome.retryable and not self._exhausted(message):
+                await repo.finish(message.id, state="pending", next_attempt_at=now + self._backoff(message.attempts),
+                                  last_error=result.code)
+            elif result.outcome == Outcome.ambiguous:
+                # Possibly delivered (a billable SMS or call): never resent blindly; a person decides.
+                await repo.finish(message.id, state="unknown", last_error=result.code)
+            else:
+                await repo.finish(message.id, state="dead", last_error=result.code)
+                log.error("dead letter: outbox %s (%s) after %s attempt(s): %s", message.id, message.channel,
+                          message.attempts, result.code)
+
+    def _exhausted(self, message: OutboxMessage) -> bool:
+        return message.attempts >= self.policy.max_attempts or (
+            self.clock.now() - message.created_at > self.policy.max_age)
+
+    def _backoff(self, attempts: int) -> timedelta:
+        """Exponential backoff with full jitter."""
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))

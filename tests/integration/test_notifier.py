@@ -1,0 +1,141 @@
+"""The notifier against a fake WeCom robot server on 127.0.0.1: sent, dead, sliding window, 45009
+pause, retries with backoff; every attempt recorded and no credential in it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from services.core.org.models import Community
+from services.core.outbox.models import DeliveryAttempt, OutboxMessage
+from services.notifier.channels.wecom_robot import WecomRobotChannel
+from services.notifier.delivery import DeliveryPolicy, Notifier
+from tests.fakes.server import serve_in_thread
+from tests.fakes.wecom import FakeWecomState, build_app
+from tests.helpers import Api
+
+STATE = FakeWecomState()
+
+
+@pytest.fixture(scope="module")
+def fake_wecom() -> Iterator[str]:
+    with serve_in_thread(build_app(STATE)) as url:
+        yield url
+
+
+@pytest.fixture
+async def notifier(api: Api, fake_wecom: str) -> AsyncIterator[Notifier]:
+    STATE.reset()
+    STATE.now = 0.0
+    for code, key in (("BJZL-01", "robot-key-1"), ("BJZL-02", "gone-key")):
+        await api.session.execute(update(Community).where(Community.code == code).values(wecom_robot_key=key))
+    await api.session.commit()
+    # The notifier's transactions become savepoints inside the test's transaction.
+    sessionmaker = async_sessionmaker(bind=api.session.bind, join_transaction_mode="create_savepoint",
+                                      expire_on_commit=False)
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        yield Notifier(sessionmaker, {"wecom_robot": WecomRobotChannel(client, fake_wecom)}, api.clock,
+                       DeliveryPolicy(max_attempts=3), rng=random.Random(7))
+
+
+async def queue(api: Api, n: int = 1, community: str = "BJZL-01") -> list[int]:
+    cid = await api.community_id(community)
+    rows = [OutboxMessage(idem_key=f"test:{community}:{i}:{api.clock.now().timestamp()}", channel="wecom_robot",
+                          recipient={"community_id": cid, "mentioned_mobiles": ["13900000011"]},
+                          message={"text": f"【大联动·接单提醒】测试 {i}"}, state="pending", attempts=0,
+                          next_attempt_at=api.clock.now(), created_at=api.clock.now())
+            for i in range(n)]
+    api.session.add_all(rows)
+    await api.session.commit()
+    return [r.id for r in rows]
+
+
+async def states(api: Api, ids: list[int]) -> list[str]:
+    rows = (await api.session.execute(select(OutboxMessage.state).where(OutboxMessage.id.in_(ids))
+                                      .order_by(OutboxMessage.id))).scalars().all()
+    return list(rows)
+
+
+def advance(api: Api, seconds: float) -> None:
+    api.clock.advance(timedelta(seconds=seconds))
+    STATE.now += seconds
+
+
+async def test_sent_with_mentions_and_recorded_without_the_key(api: Api, notifier: Notifier) -> None:
+    ids = await queue(api)
+    assert await notifier.run_once() == 1
+    assert await states(api, ids) == ["sent"]
+    assert [(m["key"], m["mentioned_mobile_list"]) for m in STATE.sent] == [("robot-key-1", ["13900000011"])]
+    attempt = (await api.session.execute(select(DeliveryAttempt))).scalars().one()
+    assert (attempt.outcome, attempt.code, attempt.attempt) == ("sent", "0", 1)
+    assert "robot-key-1" not in attempt.request_summary and "robot-key-1" not in str(attempt.response)
+
+
+async def test_unknown_key_is_a_dead_letter(api: Api, notifier: Notifier) -> None:
+    ids = await queue(api, community="BJZL-02")
+    await notifier.run_once()
+    assert await states(api, ids) == ["dead"]
+    no_robot = await queue(api, community="BJZL-03")  # no robot configured at all
+    await notifier.run_once()
+    assert await states(api, no_robot) == ["dead"]
+
+
+async def test_sliding_window_holds_the_21st_message(api: Api, notifier: Notifier) -> None:
+    ids = await queue(api, 21)
+    await notifier.run_once(limit=50)
+    assert (await states(api, ids)).count("sent") == 20
+    assert len(STATE.sent) == 20
+    assert len(STATE.requests) == 20  # the 21st never reached the robot: no 45009 was provoked
+    advance(api, 59)
+    await notifier.run_once()
+    assert (await states(api, ids)).count("sent") == 20  # the window has not moved yet
+    advance(api, 1.5)
+    await notifier.run_once()
+    assert await states(api, ids) == ["sent"] * 21
+    attempts = (await api.session.execute(select(DeliveryAttempt.outcome))).scalars().all()
+    assert attempts == ["sent"] * 21  # waiting for the window is not an attempt
+
+
+async def test_45009_pauses_the_robot(api: Api, notifier: Notifier) -> None:
+    STATE.script.append({"errcode": 45009})
+    ids = await queue(api, 2)
+    await notifier.run_once()
+    assert await states(api, ids) == ["pending", "pending"]
+    assert len(STATE.requests) == 1  # the second one did not knock on a paused robot
+    advance(api, 64)
+    await notifier.run_once()
+    assert len(STATE.requests) == 1
+    advance(api, 2)
+    await notifier.run_once()
+    assert await states(api, ids) == ["sent", "sent"]
+    assert len(STATE.sent) == 2
+
+
+async def test_retryable_errors_back_off_then_die(api: Api, notifier: Notifier) -> None:
+    STATE.script.extend([{"errcode": -1}, {"status": 502}])
+    ids = await queue(api)
+    await notifier.run_once()
+    row = (await api.session.execute(select(OutboxMessage).where(OutboxMessage.id == ids[0]))).scalar_one()
+    assert (row.state, row.attempts, row.last_error) == ("pending", 1, "-1")
+    assert row.next_attempt_at > api.clock.now()
+    advance(api, 10)
+    await notifier.run_once()
+    await api.session.refresh(row)
+    assert (row.state, row.attempts, row.last_error) == ("pending", 2, "http_502")
+    advance(api, 10)
+    await notifier.run_once()
+    await api.session.refresh(row)
+    assert (row.state, row.attempts) == ("sent", 3)
+
+    STATE.script.extend([{"errcode": -1}] * 3)
+    doomed = await queue(api)
+    for _ in range(3):
+        await notifier.run_once()
+        advance(api, 30)
+    assert await states(api, doomed) == ["dead"]  # max_attempts=3
