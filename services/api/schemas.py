@@ -352,3 +352,27 @@ class PolicyOut(Orm):
     quiet_hours: dict[str, str] | None
     created_at: datetime
     created_by: int | None
+
+
+class AttemptOut(Orm):
+    attempt: int
+    outcome: str
+    code: str | None
+    provider_ref: str | None
+    request_summary: str
+    latency_ms: int
+    started_at: datetime
+
+
+class NotificationOut(Orm):
+    id: int
+    channel: str
+    recipient: dict[str, Any]
+    message: dict[str, Any]
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    reminder_id: int | None
+    tries: list[AttemptOut] = Field(default_factory=list)

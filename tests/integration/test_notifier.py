@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.core.org.models import Community
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage
+from services.core.timers.service import fire_due
 from services.notifier.channels.wecom_robot import WecomRobotChannel
 from services.notifier.delivery import DeliveryPolicy, Notifier
 from tests.fakes.server import serve_in_thread
 from tests.fakes.wecom import FakeWecomState, build_app
-from tests.helpers import Api
+from tests.helpers import Api, event
 
 STATE = FakeWecomState()
 
@@ -139,3 +140,28 @@ async def test_retryable_errors_back_off_then_die(api: Api, notifier: Notifier) 
         await notifier.run_once()
         advance(api, 30)
     assert await states(api, doomed) == ["dead"]  # max_attempts=3
+
+
+async def test_notifications_api_and_dead_letter_retry(api: Api, notifier: Notifier) -> None:
+    r = await api.send_event(event(community_code="BJZL-02"))  # BJZL-02's robot key is wrong
+    case_id = r.json()["case_id"]
+    advance(api, 600)
+    await fire_due(api.session, api.clock.now())
+    await api.session.commit()
+    await notifier.run_once()
+    items = (await api.get(f"/api/v1/cases/{case_id}/notifications", "operator1")).json()
+    assert [(i["channel"], i["state"], i["last_error"]) for i in items] == [("wecom_robot", "dead", "93000")]
+    assert [t["outcome"] for t in items[0]["tries"]] == ["permanent"]
+    assert (await api.get(f"/api/v1/cases/{case_id}/notifications", "c1_handler")).status_code == 404
+
+    r = await api.post(f"/api/v1/notifications/{items[0]['id']}/retry", "c2_handler")
+    assert r.status_code == 403
+    await api.session.execute(update(Community).where(Community.code == "BJZL-02")
+                              .values(wecom_robot_key="robot-key-2"))  # someone fixed the key
+    await api.session.commit()
+    r = await api.post(f"/api/v1/notifications/{items[0]['id']}/retry", "operator1")
+    assert r.status_code == 200 and r.json()["state"] == "pending"
+    assert (await api.post(f"/api/v1/notifications/{items[0]['id']}/retry", "operator1")).status_code == 409
+    await notifier.run_once()
+    items = (await api.get(f"/api/v1/cases/{case_id}/notifications", "operator1")).json()
+    assert items[0]["state"] == "sent" and [t["outcome"] for t in items[0]["tries"]] == ["permanent", "sent"]

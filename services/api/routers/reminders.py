@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep
-from services.api.schemas import ReminderIn, ReminderOut, TaskOut, TimerOut
+from services.api.schemas import AttemptOut, NotificationOut, ReminderIn, ReminderOut, TaskOut, TimerOut
+from services.core.outbox import service as outbox
 from services.core.timers import service
 
 router = APIRouter(prefix="/api/v1", tags=["reminders"])
@@ -34,3 +35,22 @@ async def list_timers(case_id: int, session: SessionDep, principal: PrincipalDep
 @router.get("/tasks", response_model=list[TaskOut], summary="My calls to make (operators' to-do list)")
 async def my_tasks(session: SessionDep, principal: PrincipalDep) -> list[TaskOut]:
     return [TaskOut.model_validate(t) for t in await service.my_tasks(session, principal)]
+
+
+@router.get("/cases/{case_id}/notifications", response_model=list[NotificationOut],
+            summary="Messages sent for a case (WeCom, SMS, voice) with every delivery attempt")
+async def list_notifications(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[NotificationOut]:
+    out = []
+    for message, attempts in await outbox.case_notifications(session, principal, case_id):
+        item = NotificationOut.model_validate(message)
+        item.tries = [AttemptOut.model_validate(a) for a in attempts]
+        out.append(item)
+    return out
+
+
+@router.post("/notifications/{outbox_id}/retry", response_model=NotificationOut,
+             summary="Send a dead letter again (after fixing its cause)")
+async def retry_notification(outbox_id: int, session: SessionDep, principal: PrincipalDep,
+                             clock: ClockDep) -> NotificationOut:
+    return NotificationOut.model_validate(
+        await outbox.retry_dead_letter(session, principal, outbox_id, now=clock.now()))
