@@ -12,15 +12,17 @@ import asyncio
 import logging
 
 import asyncpg
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.core.clock import Clock, SystemClock
+from services.core.clock import SHANGHAI, Clock, SystemClock
 from services.core.config import Settings
 from services.core.db import create_sessionmaker, plain_url, transaction
 from services.core.timers.repository import NOTIFY_CHANNEL, TimerRepository
 from services.core.timers.service import fire_due
 from services.core.worker_runtime import run_worker
+from services.escalator import duties
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # the safety net when a NOTIFY is lost (e.g. the listening connection dropped)
@@ -38,6 +40,17 @@ class Escalator:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.listener: asyncpg.Connection | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def _start_calendar(self, engine: AsyncEngine) -> None:
+        """APScheduler for the calendar duties (only here, never in the api), plus missed runs."""
+        sessionmaker = create_sessionmaker(engine)
+        ran = await duties.catch_up(sessionmaker, self.clock)
+        if ran:
+            log.info("caught up on missed duties: %s", ", ".join(ran))
+        self.scheduler = AsyncIOScheduler(timezone=SHANGHAI)
+        duties.schedule(self.scheduler, sessionmaker, self.clock)
+        self.scheduler.start()
 
     async def _listen(self, wake: asyncio.Event) -> None:
         if self.listener is not None and not self.listener.is_closed():
@@ -47,6 +60,8 @@ class Escalator:
 
     async def tick(self, engine: AsyncEngine, wake: asyncio.Event) -> float | None:
         """Fire everything due, then say how long to sleep until the next due timer."""
+        if self.scheduler is None:
+            await self._start_calendar(engine)
         try:
             await self._listen(wake)
         except (OSError, asyncpg.PostgresError):

@@ -1,0 +1,108 @@
+"""Calendar duties of SPEC §7 run by the escalator's APScheduler, each exactly once per period.
+
+Every replica schedules every duty; a run first claims ``(duty, period)`` in ``duty_run`` and
+only the one that inserts the row does the work, in the same transaction. On start each replica
+also runs the latest period it missed (downtime), if still within the duty's catch-up window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.core.clock import SHANGHAI, Clock
+from services.core.db import transaction
+from services.core.org.models import Community
+from services.core.outbox.duty_models import DutyRun
+from services.core.timers.repository import TimerRepository
+
+log = logging.getLogger(__name__)
+
+DutyWork = Callable[[AsyncSession, str, datetime], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Duty:
+    name: str
+    cron: dict[str, Any]  # APScheduler CronTrigger fields, Beijing time
+    last_due: Callable[[datetime], tuple[str, datetime]]  # (period, when it fell due) at or before now
+    catch_up: timedelta  # a run missed by more than this is no longer worth doing
+    work: DutyWork
+
+
+def _monthly(day: int, hour: int) -> Callable[[datetime], tuple[str, datetime]]:
+    def last_due(now: datetime) -> tuple[str, datetime]:
+        local = now.astimezone(SHANGHAI)
+        due = local.replace(day=day, hour=hour, minute=0, second=0, microsecond=0)
+        if due > local:  # not yet this month: last month's
+            first = local.replace(day=1)
+            prev = first - timedelta(days=1)
+            due = prev.replace(day=day, hour=hour, minute=0, second=0, microsecond=0)
+        return due.strftime("%Y-%m"), due
+    return last_due
+
+
+async def joint_meeting_reminder(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """联席会议: "每月 25 日组织各社区召开联席会议" — remind every community's group the day before."""
+    communities = (await session.execute(
+        select(Community).where(Community.active.is_(True)).order_by(Community.id))).scalars().all()
+    text = (f"【大联动·联席会议提醒】{period[:4]}年{int(period[5:])}月25日召开大联动联席会议，"
+            "请各社区准备案件情况和整改落实材料。")
+    rows = [{"idem_key": f"duty:joint_meeting:{period}:{c.id}", "channel": "wecom_robot",
+             "recipient": {"community_id": c.id, "mentioned_mobiles": []}, "message": {"text": text},
+             "case_id": None, "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now,
+             "created_at": now} for c in communities]
+    await TimerRepository(session).add_outbox(rows)
+    return {"communities": len(rows)}
+
+
+DUTIES: tuple[Duty, ...] = (
+    Duty("joint_meeting_reminder", {"day": 24, "hour": 9, "minute": 0}, _monthly(24, 9), timedelta(hours=20),
+         joint_meeting_reminder),
+)
+
+
+async def run_duty(sessionmaker: async_sessionmaker[AsyncSession], duty: Duty, period: str, now: datetime) -> bool:
+    """Run ``duty`` for ``period`` unless some replica already did; True if this call ran it."""
+    async with transaction(sessionmaker) as session:
+        claimed = (await session.execute(
+            insert(DutyRun).values(duty=duty.name, period=period, started_at=now, result={})
+            .on_conflict_do_nothing().returning(DutyRun.duty))).scalar_one_or_none()
+        if claimed is None:
+            return False
+        result = await duty.work(session, period, now)
+        await session.execute(update(DutyRun).where(
+            DutyRun.duty == duty.name, DutyRun.period == period).values(result=result))
+    log.info("duty %s ran for %s: %s", duty.name, period, result)
+    return True
+
+
+async def catch_up(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
+                   duties: tuple[Duty, ...] = DUTIES) -> list[str]:
+    """Run each duty's latest period if it was missed and is still worth running."""
+    ran = []
+    now = clock.now()
+    for duty in duties:
+        period, due = duty.last_due(now)
+        if now - due <= duty.catch_up and await run_duty(sessionmaker, duty, period, now):
+            ran.append(f"{duty.name}:{period}")
+    return ran
+
+
+def schedule(scheduler: Any, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
+             duties: tuple[Duty, ...] = DUTIES) -> None:
+    """Put every duty on an APScheduler (AsyncIOScheduler, Asia/Shanghai)."""
+    for duty in duties:
+        async def job(d: Duty = duty) -> None:
+            now = clock.now()
+            await run_duty(sessionmaker, d, d.last_due(now)[0], now)
+
+        scheduler.add_job(job, "cron", id=duty.name, coalesce=True,
+                          misfire_grace_time=int(duty.catch_up.total_seconds()), **duty.cron)
