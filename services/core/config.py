@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     # Where reminders go: "log" writes them to the log (development, demos); "live" sends them.
     notifier_mode: Literal["log", "live"] = "log"
     wecom_robot_base_url: str = "https://qyapi.weixin.qq.com"
+    # Alibaba Cloud SMS (SendSms) and voice (SingleCallByTts); unset: those channels go to the log.
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: str | None = None
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    aliyun_voice_endpoint: str = "https://dyvmsapi.aliyuncs.com/"
+    sms_sign_name: str | None = None
+    sms_template_code: str | None = None
+    voice_tts_code: str | None = None
+    voice_show_number: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -63,7 +63,7 @@ class Notifier:
             robot_key = await repo.robot_key(message.recipient.get("community_id")) \
                 if message.channel == "wecom_robot" else None
         delivery = Delivery(message.id, message.idem_key, message.recipient, str(message.message.get("text", "")),
-                            robot_key=robot_key)
+                            robot_key=robot_key, params=dict(message.message.get("params") or {}))
         if channel is None:
             await self._record(message, SendResult(Outcome.permanent, code="no_such_channel",
                                                    request_summary=message.channel), 0)

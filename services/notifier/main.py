@@ -12,6 +12,7 @@ from services.core.clock import SystemClock
 from services.core.config import Settings
 from services.core.db import create_sessionmaker
 from services.core.worker_runtime import run_worker
+from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.base import Channel
 from services.notifier.channels.log import LogChannel
 from services.notifier.channels.wecom_robot import WecomRobotChannel
@@ -25,10 +26,23 @@ CHANNELS = ("wecom_robot", "wecom_app", "sms", "voice", "log")
 def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
     """Every channel name mapped to its adapter: all to the log in ``log`` mode."""
     channels: dict[str, Channel] = {name: LogChannel(name) for name in CHANNELS}
-    if settings.notifier_mode == "live":
-        channels["wecom_robot"] = WecomRobotChannel(client, settings.wecom_robot_base_url)
-        for name in ("wecom_app", "sms", "voice"):
-            log.warning("channel %s has no live adapter yet: its messages go to the log", name)
+    if settings.notifier_mode != "live":
+        return channels
+    channels["wecom_robot"] = WecomRobotChannel(client, settings.wecom_robot_base_url)
+    s = settings
+    if s.aliyun_access_key_id and s.aliyun_access_key_secret:
+        def rpc(endpoint: str) -> AliyunRpc:
+            return AliyunRpc(client, endpoint, "2017-05-25", s.aliyun_access_key_id or "",
+                             s.aliyun_access_key_secret or "")
+
+        if s.sms_sign_name and s.sms_template_code:
+            channels["sms"] = AliyunSmsChannel(rpc(s.aliyun_sms_endpoint), s.sms_sign_name, s.sms_template_code)
+        if s.voice_tts_code and s.voice_show_number:
+            channels["voice"] = AliyunVoiceChannel(rpc(s.aliyun_voice_endpoint), s.voice_tts_code,
+                                                   s.voice_show_number)
+    for name in ("wecom_app", "sms", "voice"):
+        if isinstance(channels[name], LogChannel):
+            log.warning("channel %s is not configured (or has no adapter yet): its messages go to the log", name)
     return channels
 
 

@@ -3,6 +3,8 @@ pause, retries with backoff; every attempt recorded and no credential in it."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -15,8 +17,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from services.core.org.models import Community
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage
 from services.core.timers.service import fire_due
+from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.wecom_robot import WecomRobotChannel
 from services.notifier.delivery import DeliveryPolicy, Notifier
+from tests.fakes.aliyun import FakeAliyunState
+from tests.fakes.aliyun import build_app as build_aliyun
 from tests.fakes.server import serve_in_thread
 from tests.fakes.wecom import FakeWecomState, build_app
 from tests.helpers import Api, event
@@ -165,3 +170,101 @@ async def test_notifications_api_and_dead_letter_retry(api: Api, notifier: Notif
     await notifier.run_once()
     items = (await api.get(f"/api/v1/cases/{case_id}/notifications", "operator1")).json()
     assert items[0]["state"] == "sent" and [t["outcome"] for t in items[0]["tries"]] == ["permanent", "sent"]
+
+
+ALIYUN = FakeAliyunState()
+SEQ = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def fake_aliyun() -> Iterator[str]:
+    with serve_in_thread(build_aliyun(ALIYUN)) as url:
+        yield url + "/"
+
+
+@pytest.fixture
+async def phone_notifier(api: Api, fake_aliyun: str) -> AsyncIterator[Notifier]:
+    ALIYUN.reset()
+    sessionmaker = async_sessionmaker(bind=api.session.bind, join_transaction_mode="create_savepoint",
+                                      expire_on_commit=False)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(1.0, connect=1.0)) as client:
+        sms = AliyunRpc(client, fake_aliyun, "2017-05-25", ALIYUN.access_key_id, ALIYUN.secret)
+        voice = AliyunRpc(client, fake_aliyun, "2017-05-25", ALIYUN.access_key_id, ALIYUN.secret)
+        yield Notifier(sessionmaker, {"sms": AliyunSmsChannel(sms, "北京中路街道", "SMS_100001"),
+                                      "voice": AliyunVoiceChannel(voice, "TTS_200001", "057100000000")},
+                       api.clock, DeliveryPolicy(max_attempts=3), rng=random.Random(7))
+
+
+async def queue_phone(api: Api, channel: str, mobile: str = "13900000011") -> int:
+    row = OutboxMessage(idem_key=f"test:{channel}:{mobile}:{next(SEQ)}", channel=channel,
+                        recipient={"person_id": 1, "name": "宝湖接单员", "mobile": mobile},
+                        message={"text": "提醒", "params": {"case": "JF-1", "title": "井盖", "node": "电话提醒"}},
+                        state="pending", attempts=0, next_attempt_at=api.clock.now(), created_at=api.clock.now())
+    api.session.add(row)
+    await api.session.commit()
+    return row.id
+
+
+async def outbox_row(api: Api, outbox_id: int) -> OutboxMessage:
+    return (await api.session.execute(select(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                                      .execution_options(populate_existing=True))).scalar_one()
+
+
+async def test_sms_and_voice_are_signed_and_sent(api: Api, phone_notifier: Notifier) -> None:
+    sms, call = await queue_phone(api, "sms"), await queue_phone(api, "voice")
+    await phone_notifier.run_once()
+    assert [(await outbox_row(api, i)).state for i in (sms, call)] == ["sent", "sent"]
+    assert [p["Action"] for p in ALIYUN.accepted] == ["SendSms", "SingleCallByTts"]
+    assert json.loads(ALIYUN.accepted[0]["TemplateParam"])["case"] == "JF-1"
+    refs = (await api.session.execute(
+        select(DeliveryAttempt.provider_ref).order_by(DeliveryAttempt.id))).scalars().all()
+    assert refs == ["1^0", "2^100"]
+    summaries = (await api.session.execute(select(DeliveryAttempt.request_summary))).scalars().all()
+    assert all("139****0011" in s and "13900000011" not in s for s in summaries)  # numbers masked in records
+
+
+async def test_sms_business_errors_inside_http_200(api: Api, phone_notifier: Notifier) -> None:
+    bad = await queue_phone(api, "sms", mobile="12345")
+    await phone_notifier.run_once()
+    row = await outbox_row(api, bad)
+    assert (row.state, row.last_error) == ("dead", "isv.MOBILE_NUMBER_ILLEGAL")
+    ALIYUN.script.append({"Code": "isp.SYSTEM_ERROR"})
+    flaky = await queue_phone(api, "sms")
+    await phone_notifier.run_once()
+    assert (await outbox_row(api, flaky)).state == "pending"
+    advance(api, 10)
+    await phone_notifier.run_once()
+    assert (await outbox_row(api, flaky)).state == "sent"
+
+
+async def test_timeout_after_sending_is_ambiguous_and_never_resent(api: Api, phone_notifier: Notifier) -> None:
+    ALIYUN.script.append({"delay": 1.5})  # longer than the client's 1 s read timeout
+    call = await queue_phone(api, "voice")
+    await phone_notifier.run_once()
+    row = await outbox_row(api, call)
+    assert (row.state, row.last_error) == ("unknown", "ReadTimeout")
+    advance(api, 3600)
+    assert await phone_notifier.run_once() == 0  # not picked up again by itself
+
+
+async def test_callee_window_waits_instead_of_calling_twice_a_minute(api: Api, phone_notifier: Notifier) -> None:
+    first, second = await queue_phone(api, "voice"), await queue_phone(api, "voice")
+    await phone_notifier.run_once()
+    assert [(await outbox_row(api, i)).state for i in (first, second)] == ["sent", "pending"]
+    assert (await outbox_row(api, second)).last_error == "isv.BUSINESS_LIMIT_CONTROL"
+    advance(api, 61)
+    ALIYUN.now += 61
+    await phone_notifier.run_once()
+    assert (await outbox_row(api, second)).state == "sent"
+
+
+async def test_wrong_secret_is_a_permanent_configuration_error(api: Api, fake_aliyun: str) -> None:
+    sessionmaker = async_sessionmaker(bind=api.session.bind, join_transaction_mode="create_savepoint",
+                                      expire_on_commit=False)
+    async with httpx.AsyncClient() as client:
+        rpc = AliyunRpc(client, fake_aliyun, "2017-05-25", ALIYUN.access_key_id, "not-the-secret")
+        notifier = Notifier(sessionmaker, {"sms": AliyunSmsChannel(rpc, "北京中路街道", "SMS_100001")}, api.clock)
+        sms = await queue_phone(api, "sms")
+        await notifier.run_once()
+    row = await outbox_row(api, sms)
+    assert (row.state, row.last_error) == ("dead", "SignatureDoesNotMatch")

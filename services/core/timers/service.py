@@ -117,7 +117,11 @@ async def _fire(repo: TimerRepository, case: PassiveCase, timer: CaseTimer, node
     case.reminder_count += 1  # 提醒次数 in the ledger
     outbox: list[dict[str, Any]] = []
     base = {"case_id": case.id, "reminder_id": reminder.id, "state": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now, "message": {"text": text, "case_id": case.id}}
+            "next_attempt_at": now, "created_at": now,
+            # params: the variables of the SMS and voice templates approved at the vendor
+            "message": {"text": text, "case_id": case.id,
+                        "params": {"case": case.district_case_id, "title": case.title[:20], "node": node.label,
+                                   "community": community.name if community else ""}}}
     for channel in channels:
         if channel == Channel.operator_task:
             continue

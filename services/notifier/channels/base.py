@@ -24,6 +24,7 @@ class Delivery:
     recipient: dict[str, Any]
     text: str
     robot_key: str | None = None  # the community group's WeCom robot (a credential)
+    params: dict[str, str] = field(default_factory=dict)  # template variables (SMS, voice)
 
 
 @dataclass(frozen=True)

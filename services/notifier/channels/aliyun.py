@@ -1,0 +1,137 @@
+"""Alibaba Cloud SMS (SendSms) and voice notifications (SingleCallByTts), RPC style, signed (v1).
+
+Both answer business errors with HTTP 200 and a ``Code``; only ``Code == "OK"`` is success. Both are
+billable and not idempotent: a timeout after the request went out is *ambiguous* (never resent
+blindly), while a failure to connect is safe to retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from services.notifier.channels.base import Delivery, Outcome, SendResult
+
+RETRYABLE_CODES = {"isp.SYSTEM_ERROR", "Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable"}
+_LIMIT_WINDOWS = (("分钟", 60.0), ("小时", 3600.0), ("天", 86400.0))
+
+
+def percent_encode(value: str) -> str:
+    return quote(value, safe="~")
+
+
+def sign_rpc(params: dict[str, str], secret: str, method: str = "POST") -> str:
+    """Signature v1: HMAC-SHA1 over ``METHOD&%2F&encode(sorted query)``, key ``secret&``."""
+    canonical = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()))
+    to_sign = f"{method}&{percent_encode('/')}&{percent_encode(canonical)}"
+    digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+class AliyunRpc:
+    """The signed RPC call both products share; ``send`` sorts the answer."""
+
+    def __init__(self, client: httpx.AsyncClient, endpoint: str, version: str, access_key_id: str,
+                 access_key_secret: str) -> None:
+        self.client = client
+        self.endpoint = endpoint
+        self.version = version
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+
+    def signed(self, action: str, params: dict[str, str]) -> dict[str, str]:
+        common = {"AccessKeyId": self.access_key_id, "Action": action, "Format": "JSON", "RegionId": "cn-hangzhou",
+                  "SignatureMethod": "HMAC-SHA1", "SignatureNonce": uuid.uuid4().hex, "SignatureVersion": "1.0",
+                  "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "Version": self.version}
+        all_params = {**common, **params}
+        return {**all_params, "Signature": sign_rpc(all_params, self.access_key_secret)}
+
+    async def call(self, action: str, params: dict[str, str], summary: str, ref_field: str) -> SendResult:
+        try:
+            r = await self.client.post(self.endpoint, data=self.signed(action, params))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached the vendor
+            return SendResult(Outcome.retryable, code=type(exc).__name__, request_summary=summary)
+        except httpx.TransportError as exc:  # sent, answer lost: it may have gone out
+            return SendResult(Outcome.ambiguous, code=type(exc).__name__, request_summary=summary)
+        try:
+            data = r.json()
+            code = str(data["Code"])
+        except (ValueError, KeyError, TypeError):
+            outcome = Outcome.retryable if r.status_code >= 500 else Outcome.ambiguous
+            return SendResult(outcome, code=f"http_{r.status_code}", request_summary=summary)
+        response = {"Code": code, "Message": str(data.get("Message", ""))[:200],
+                    "RequestId": str(data.get("RequestId", ""))}
+        if code == "OK":
+            return SendResult(Outcome.sent, code="OK", provider_ref=str(data.get(ref_field) or ""),
+                              response=response, request_summary=summary)
+        if code == "isv.BUSINESS_LIMIT_CONTROL":  # this number's window is full: wait it out
+            wait = next((s for word, s in _LIMIT_WINDOWS if word in response["Message"]), 60.0)
+            return SendResult(Outcome.rate_limited, code=code, retry_after=wait, response=response,
+                              request_summary=summary)
+        if code in RETRYABLE_CODES or r.status_code >= 500:
+            return SendResult(Outcome.retryable, code=code, response=response, request_summary=summary)
+        return SendResult(Outcome.permanent, code=code, response=response, request_summary=summary)
+
+
+def _out_id(delivery: Delivery) -> str:
+    """OutId travels with the message to receipts (for finding an ambiguous send later)."""
+    return f"ld{delivery.outbox_id}"
+
+
+def _mask(mobile: str) -> str:
+    return re.sub(r"(\d{3})\d{4}(\d+)", r"\1****\2", mobile)
+
+
+class AliyunSmsChannel:
+    name = "sms"
+
+    def __init__(self, rpc: AliyunRpc, sign_name: str, template_code: str) -> None:
+        self.rpc = rpc
+        self.sign_name = sign_name
+        self.template_code = template_code
+
+    def rate_key(self, delivery: Delivery) -> str | None:
+        mobile = delivery.recipient.get("mobile")
+        return f"sms:{mobile}" if mobile else None
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        mobile = str(delivery.recipient.get("mobile") or "")
+        summary = f"SendSms to {_mask(mobile)} template {self.template_code} out_id {_out_id(delivery)}"
+        if not mobile:
+            return SendResult(Outcome.permanent, code="no_mobile", request_summary=summary)
+        params = {"PhoneNumbers": mobile, "SignName": self.sign_name, "TemplateCode": self.template_code,
+                  "TemplateParam": json.dumps(delivery.params, ensure_ascii=False), "OutId": _out_id(delivery)}
+        return await self.rpc.call("SendSms", params, summary, "BizId")
+
+
+class AliyunVoiceChannel:
+    name = "voice"
+
+    def __init__(self, rpc: AliyunRpc, tts_code: str, show_number: str) -> None:
+        self.rpc = rpc
+        self.tts_code = tts_code
+        self.show_number = show_number
+
+    def rate_key(self, delivery: Delivery) -> str | None:
+        mobile = delivery.recipient.get("mobile")
+        return f"voice:{mobile}" if mobile else None
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        mobile = str(delivery.recipient.get("mobile") or "")
+        summary = f"SingleCallByTts to {_mask(mobile)} tts {self.tts_code} out_id {_out_id(delivery)}"
+        if not mobile:
+            return SendResult(Outcome.permanent, code="no_mobile", request_summary=summary)
+        params: dict[str, Any] = {"CalledNumber": mobile, "CalledShowNumber": self.show_number,
+                                  "TtsCode": self.tts_code,
+                                  "TtsParam": json.dumps(delivery.params, ensure_ascii=False),
+                                  "OutId": _out_id(delivery)}
+        return await self.rpc.call("SingleCallByTts", params, summary, "CallId")

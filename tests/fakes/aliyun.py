@@ -1,0 +1,97 @@
+"""A fake Alibaba Cloud RPC endpoint (SendSms, SingleCallByTts) that answers like the real one.
+
+It checks the v1 signature with the secret it knows (HTTP 400 SignatureDoesNotMatch otherwise),
+answers business errors as HTTP 200 with a ``Code``, keeps the per-callee voice window (1 a
+minute → isv.BUSINESS_LIMIT_CONTROL 触发分钟级流控), and plays scripted faults first
+(``{"Code": ...}``, ``{"delay": seconds}`` for a timeout after the request arrived).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.notifier.channels.aliyun import sign_rpc
+
+MOBILE = re.compile(r"^(\+?86|0086)?1\d{10}$")
+
+
+@dataclass
+class FakeAliyunState:
+    access_key_id: str = "fake-ak"
+    secret: str = "fake-secret"
+    sign_names: set[str] = field(default_factory=lambda: {"北京中路街道"})
+    templates: set[str] = field(default_factory=lambda: {"SMS_100001"})
+    tts_codes: set[str] = field(default_factory=lambda: {"TTS_200001"})
+    now: float = 0.0
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    calls: dict[str, deque[float]] = field(default_factory=dict)
+    script: deque[dict[str, Any]] = field(default_factory=deque)
+
+    def reset(self) -> None:
+        self.accepted.clear()
+        self.calls.clear()
+        self.script.clear()
+
+
+def _answer(code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"Code": code, "Message": message, "RequestId": str(uuid.uuid4()), **extra})
+
+
+def build_app(state: FakeAliyunState) -> Starlette:
+    async def rpc(request: Request) -> Response:
+        form = dict((await request.form()).items())
+        params = {k: str(v) for k, v in form.items()}
+        if state.script:
+            scripted = state.script.popleft()
+            if "delay" in scripted:
+                state.accepted.append({"scripted_delay": True, **params})  # it did arrive
+                await asyncio.sleep(scripted["delay"])
+            if "Code" in scripted:
+                return _answer(scripted["Code"], scripted.get("Message", "scripted"))
+        if params.get("AccessKeyId") != state.access_key_id:
+            return JSONResponse({"Code": "InvalidAccessKeyId.NotFound",
+                                 "Message": "Specified access key is not found."}, status_code=404)
+        signature = params.pop("Signature", "")
+        if sign_rpc(params, state.secret) != signature:
+            return JSONResponse({"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched"},
+                                status_code=400)
+        action = params.get("Action")
+        if action == "SendSms":
+            if params.get("SignName") not in state.sign_names:
+                return _answer("isv.SMS_SIGNATURE_ILLEGAL", "该账号下找不到对应签名")
+            if params.get("TemplateCode") not in state.templates:
+                return _answer("isv.SMS_TEMPLATE_ILLEGAL", "该账号下找不到对应模板")
+            try:
+                json.loads(params.get("TemplateParam", "{}"))
+            except ValueError:
+                return _answer("isv.INVALID_JSON_PARAM", "JSON参数不合法")
+            if not MOBILE.match(params.get("PhoneNumbers", "")):
+                return _answer("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
+            state.accepted.append(params)
+            return _answer("OK", "OK", BizId=f"{len(state.accepted)}^0")
+        if action == "SingleCallByTts":
+            if params.get("TtsCode") not in state.tts_codes:
+                return _answer("isv.TTS_TEMPLATE_ILLEGAL", "模板不合法")
+            callee = params.get("CalledNumber", "")
+            window = state.calls.setdefault(callee, deque())
+            while window and window[0] <= state.now - 60:
+                window.popleft()
+            if window:
+                return _answer("isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1")
+            window.append(state.now)
+            state.accepted.append(params)
+            return _answer("OK", "OK", CallId=f"{len(state.accepted)}^100")
+        return _answer("InvalidAction.NotFound", f"unknown action {action}")
+
+    return Starlette(routes=[Route("/", rpc, methods=["POST"])])
