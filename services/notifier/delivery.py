@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,34 +53,41 @@ class Notifier:
         """Claim and handle one batch; the number of messages handled."""
         async with transaction(self.sessionmaker) as session:
             batch = await OutboxRepository(session).claim(self.clock.now(), lease=self.policy.lease, limit=limit)
-        for message in batch:
-            await self._deliver(message)
+        for group in merge_group_messages(batch):
+            await self._deliver(group)
         return len(batch)
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    async def _deliver(self, group: list[OutboxMessage]) -> None:
+        message = group[0]
         channel = self.channels.get(message.channel)
         async with transaction(self.sessionmaker) as session:
             repo = OutboxRepository(session)
             robot_key = await repo.robot_key(message.recipient.get("community_id")) \
                 if message.channel == "wecom_robot" else None
-        delivery = Delivery(message.id, message.idem_key, message.recipient, str(message.message.get("text", "")),
-                            robot_key=robot_key, params=dict(message.message.get("params") or {}))
+        recipient = dict(message.recipient)
+        if len(group) > 1:  # one message to the group for reminders that fell due together
+            recipient["mentioned_mobiles"] = list(dict.fromkeys(
+                m for g in group for m in g.recipient.get("mentioned_mobiles") or []))
+        text = "\n".join(str(g.message.get("text", "")) for g in group)
+        delivery = Delivery(message.id, message.idem_key, recipient, text, robot_key=robot_key,
+                            params=dict(message.message.get("params") or {}))
         if channel is None:
-            await self._record(message, SendResult(Outcome.permanent, code="no_such_channel",
-                                                   request_summary=message.channel), 0)
+            await self._record(group, SendResult(Outcome.permanent, code="no_such_channel",
+                                                 request_summary=message.channel), 0)
             return
         rate_key = channel.rate_key(delivery)
         if rate_key is not None:
             wait = await self._take_slot(rate_key)
             if wait > 0:  # the sender's window is full: wait for it, without spending an attempt
                 async with transaction(self.sessionmaker) as session:
-                    await OutboxRepository(session).finish(
-                        message.id, state="pending", attempts=message.attempts - 1,
-                        next_attempt_at=self.clock.now() + timedelta(seconds=wait))
+                    for m in group:
+                        await OutboxRepository(session).finish(
+                            m.id, state="pending", attempts=m.attempts - 1,
+                            next_attempt_at=self.clock.now() + timedelta(seconds=wait))
                 return
         started = time.perf_counter()
         result = await channel.send(delivery)
-        await self._record(message, result, int((time.perf_counter() - started) * 1000), rate_key)
+        await self._record(group, result, int((time.perf_counter() - started) * 1000), rate_key)
 
     async def _take_slot(self, rate_key: str) -> float:
         for prefix, limit, window in self.policy.limits:
@@ -89,35 +97,41 @@ class Notifier:
                                                                      window=window)
         return 0.0
 
-    async def _record(self, message: OutboxMessage, result: SendResult, latency_ms: int,
+    async def _record(self, group: list[OutboxMessage], result: SendResult, latency_ms: int,
                       rate_key: str | None = None) -> None:
         now = self.clock.now()
-        RESULTS.labels(message.channel, result.outcome.value).inc()
         async with transaction(self.sessionmaker) as session:
-            repo = OutboxRepository(session)
-            await repo.record_attempt({
-                "outbox_id": message.id, "attempt": message.attempts, "channel": message.channel,
-                "outcome": result.outcome.value, "code": result.code, "provider_ref": result.provider_ref,
-                "request_summary": result.request_summary[:300], "response": result.response,
-                "latency_ms": latency_ms, "started_at": now})
-            if result.outcome == Outcome.sent:
-                await repo.finish(message.id, state="sent", sent_at=now, last_error=None)
-            elif result.outcome == Outcome.rate_limited:
-                wait = timedelta(seconds=result.retry_after or 60)
-                if rate_key is not None:
-                    await repo.pause(rate_key, now + wait)
-                await repo.finish(message.id, state="pending", attempts=message.attempts - 1,
-                                  next_attempt_at=now + wait, last_error=result.code)
-            elif result.outcome == Outcome.retryable and not self._exhausted(message):
-                await repo.finish(message.id, state="pending", next_attempt_at=now + self._backoff(message.attempts),
-                                  last_error=result.code)
-            elif result.outcome == Outcome.ambiguous:
-                # Possibly delivered (a billable SMS or call): never resent blindly; a person decides.
-                await repo.finish(message.id, state="unknown", last_error=result.code)
-            else:
-                await repo.finish(message.id, state="dead", last_error=result.code)
-                log.error("dead letter: outbox %s (%s) after %s attempt(s): %s", message.id, message.channel,
-                          message.attempts, result.code)
+            for message in group:
+                RESULTS.labels(message.channel, result.outcome.value).inc()
+                await self._apply(OutboxRepository(session), message, result, latency_ms, rate_key, now)
+
+    async def _apply(self, repo: OutboxRepository, message: OutboxMessage, result: SendResult, latency_ms: int,
+                     rate_key: str | None, now: datetime) -> None:
+        await repo.record_attempt({
+            "outbox_id": message.id, "attempt": message.attempts, "channel": message.channel,
+            "outcome": result.outcome.value, "code": result.code, "provider_ref": result.provider_ref,
+            "request_summary": result.request_summary[:300], "response": result.response,
+            "latency_ms": latency_ms, "started_at": now})
+        if result.outcome == Outcome.sent:
+            await repo.finish(message.id, state="sent", sent_at=now, last_error=None)
+        elif result.outcome == Outcome.rate_limited:
+            wait = timedelta(seconds=result.retry_after or 60)
+            if rate_key is not None:
+                await repo.pause(rate_key, now + wait)
+            await repo.finish(message.id, state="pending", attempts=message.attempts - 1,
+                              next_attempt_at=now + wait, last_error=result.code)
+        elif result.outcome == Outcome.retryable and not self._exhausted(message):
+            await repo.finish(message.id, state="pending", next_attempt_at=now + self._backoff(message.attempts),
+                              last_error=result.code)
+        elif result.outcome == Outcome.ambiguous:
+            # Possibly delivered (a billable SMS or call): never resent blindly; a person decides.
+            await repo.finish(message.id, state="unknown", last_error=result.code)
+        else:
+            await repo.finish(message.id, state="dead", last_error=result.code)
+            log.error("dead letter: outbox %s (%s) after %s attempt(s): %s", message.id, message.channel,
+                      message.attempts, result.code)
+            # The fallback channel is a person: the linked operators get a call task for it.
+            await repo.alert_operators(message, f"通知失败（{message.channel}）：请电话联系", now)
 
     def _exhausted(self, message: OutboxMessage) -> bool:
         return message.attempts >= self.policy.max_attempts or (
@@ -127,3 +141,26 @@ class Notifier:
         """Exponential backoff with full jitter."""
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** max(0, attempts - 1))
         return timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
+
+
+MERGE_WINDOW = timedelta(seconds=2)
+MERGE_MAX_BYTES = 1800  # leaves room under the robot's 2048-byte text limit
+
+
+def merge_group_messages(batch: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """Group-robot messages to one community that fell due within ``MERGE_WINDOW`` of each other go
+    out as one message (each robot takes 20 a minute); everything else goes alone."""
+    groups: list[list[OutboxMessage]] = []
+    open_by_community: dict[object, list[OutboxMessage]] = {}
+    for m in batch:
+        community = m.recipient.get("community_id") if m.channel == "wecom_robot" else None
+        group = open_by_community.get(community) if community is not None else None
+        size = sum(len(str(g.message.get("text", "")).encode()) + 1 for g in group) if group else 0
+        if (group is not None and m.next_attempt_at - group[0].next_attempt_at <= MERGE_WINDOW
+                and size + len(str(m.message.get("text", "")).encode()) <= MERGE_MAX_BYTES):
+            group.append(m)
+            continue
+        groups.append([m])
+        if community is not None:
+            open_by_community[community] = groups[-1]
+    return groups

@@ -27,6 +27,7 @@ from tests.fakes.wecom import FakeWecomState, build_app
 from tests.helpers import Api, event
 
 STATE = FakeWecomState()
+SEQ = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +51,15 @@ async def notifier(api: Api, fake_wecom: str) -> AsyncIterator[Notifier]:
                        DeliveryPolicy(max_attempts=3), rng=random.Random(7))
 
 
-async def queue(api: Api, n: int = 1, community: str = "BJZL-01") -> list[int]:
+async def queue(api: Api, n: int = 1, community: str = "BJZL-01", spacing: float = 3.0,
+                mobile: str = "13900000011") -> list[int]:
+    """``n`` robot messages, all due now; ``spacing`` seconds apart in due time (3 s: too far to merge)."""
     cid = await api.community_id(community)
-    rows = [OutboxMessage(idem_key=f"test:{community}:{i}:{api.clock.now().timestamp()}", channel="wecom_robot",
-                          recipient={"community_id": cid, "mentioned_mobiles": ["13900000011"]},
+    now = api.clock.now()
+    rows = [OutboxMessage(idem_key=f"test:{community}:{next(SEQ)}", channel="wecom_robot",
+                          recipient={"community_id": cid, "mentioned_mobiles": [mobile]},
                           message={"text": f"【大联动·接单提醒】测试 {i}"}, state="pending", attempts=0,
-                          next_attempt_at=api.clock.now(), created_at=api.clock.now())
+                          next_attempt_at=now - timedelta(seconds=spacing * (n - i)), created_at=now)
             for i in range(n)]
     api.session.add_all(rows)
     await api.session.commit()
@@ -108,6 +112,17 @@ async def test_sliding_window_holds_the_21st_message(api: Api, notifier: Notifie
     assert attempts == ["sent"] * 21  # waiting for the window is not an attempt
 
 
+async def test_reminders_due_together_go_as_one_group_message(api: Api, notifier: Notifier) -> None:
+    ids = await queue(api, 2, spacing=0.5) + await queue(api, 1, spacing=0, mobile="13900000022")
+    await notifier.run_once()
+    assert await states(api, ids) == ["sent"] * 3
+    assert len(STATE.sent) == 1
+    assert STATE.sent[0]["mentioned_mobile_list"] == ["13900000011", "13900000022"]
+    assert STATE.sent[0]["content"].count("【大联动·接单提醒】") == 3
+    attempts = (await api.session.execute(select(DeliveryAttempt.outbox_id))).scalars().all()
+    assert sorted(attempts) == sorted(ids)  # each message keeps its own record
+
+
 async def test_45009_pauses_the_robot(api: Api, notifier: Notifier) -> None:
     STATE.script.append({"errcode": 45009})
     ids = await queue(api, 2)
@@ -120,7 +135,8 @@ async def test_45009_pauses_the_robot(api: Api, notifier: Notifier) -> None:
     advance(api, 2)
     await notifier.run_once()
     assert await states(api, ids) == ["sent", "sent"]
-    assert len(STATE.sent) == 2
+    assert len(STATE.sent) == 1  # both waited for the same moment, so they went as one message
+    assert STATE.sent[0]["content"].count("【大联动·接单提醒】") == 2
 
 
 async def test_retryable_errors_back_off_then_die(api: Api, notifier: Notifier) -> None:
@@ -157,6 +173,8 @@ async def test_notifications_api_and_dead_letter_retry(api: Api, notifier: Notif
     items = (await api.get(f"/api/v1/cases/{case_id}/notifications", "operator1")).json()
     assert [(i["channel"], i["state"], i["last_error"]) for i in items] == [("wecom_robot", "dead", "93000")]
     assert [t["outcome"] for t in items[0]["tries"]] == ["permanent"]
+    tasks = (await api.get("/api/v1/tasks", "operator1")).json()  # the fallback: a person calls
+    assert [(t["case_id"], t["label"]) for t in tasks] == [(case_id, "通知失败（wecom_robot）：请电话联系")]
     assert (await api.get(f"/api/v1/cases/{case_id}/notifications", "c1_handler")).status_code == 404
 
     r = await api.post(f"/api/v1/notifications/{items[0]['id']}/retry", "c2_handler")
@@ -173,7 +191,6 @@ async def test_notifications_api_and_dead_letter_retry(api: Api, notifier: Notif
 
 
 ALIYUN = FakeAliyunState()
-SEQ = itertools.count()
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,10 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.core.org.models import Community
+from services.core.cases.models import PassiveCase
+from services.core.org.models import Community, OperatorCommunity
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
+from services.core.timers.models import OperatorTask
 
 
 class OutboxRepository:
@@ -70,6 +72,20 @@ class OutboxRepository:
         stmt = insert(SenderPause).values(rate_key=rate_key, until=until)
         await self.session.execute(stmt.on_conflict_do_update(
             index_elements=[SenderPause.rate_key], set_={"until": func.greatest(SenderPause.until, until)}))
+
+    async def alert_operators(self, message: OutboxMessage, label: str, now: datetime) -> None:
+        """A call task for the operators linked to the message's community (at most one per reminder)."""
+        if message.reminder_id is None or message.case_id is None:
+            return
+        case_community = select(PassiveCase.community_id).where(PassiveCase.id == message.case_id).scalar_subquery()
+        operators = (await self.session.execute(select(OperatorCommunity.operator_id).where(
+            OperatorCommunity.community_id == case_community))).scalars().all()
+        person = message.recipient.get("person_id")
+        rows = [{"case_id": message.case_id, "reminder_id": message.reminder_id, "operator_id": op, "label": label,
+                 "call_person_ids": [person] if person else [], "due_at": now} for op in operators]
+        if rows:
+            await self.session.execute(insert(OperatorTask).values(rows).on_conflict_do_nothing(
+                constraint="uq_operator_task_reminder_operator"))
 
     async def of_case(self, case_id: int) -> Sequence[OutboxMessage]:
         stmt = select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
