@@ -14,6 +14,7 @@ from prometheus_client import Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import services.core.models  # noqa: F401  (every table registered: the ORM resolves foreign keys by name)
 from services.core.config import Settings
 from services.core.db import create_engine
 from services.core.ops import attach_ops

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.core.clock import SHANGHAI, Clock, SystemClock
 from services.core.config import Settings
 from services.core.db import create_sessionmaker, plain_url, transaction
+from services.core.timers.firing import fire_due
 from services.core.timers.repository import NOTIFY_CHANNEL, TimerRepository
-from services.core.timers.service import fire_due
 from services.core.worker_runtime import run_worker
 from services.escalator import duties
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.core.org.models import Community
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage
-from services.core.timers.service import fire_due
+from services.core.timers.firing import fire_due
 from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.wecom_robot import WecomRobotChannel
 from services.notifier.delivery import DeliveryPolicy, Notifier

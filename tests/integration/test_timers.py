@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from services.core.cases.models import PassiveCase
 from services.core.db import create_sessionmaker, transaction
 from services.core.outbox.models import OutboxMessage
+from services.core.timers.firing import fire_due
 from services.core.timers.models import CaseTimer, OperatorTask, Reminder
-from services.core.timers.service import fire_due
 from tests.helpers import Api, event
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.cases.models import PassiveCase
-from services.core.org.models import OperatorCommunity, Person, PersonRole
+from services.core.org.models import Community, OperatorCommunity, Person, PersonRole
 from services.core.outbox.models import OutboxMessage
 from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, Reminder
 
@@ -59,24 +59,46 @@ class TimerRepository:
         stmt = select(CaseTimer).where(CaseTimer.case_id == case_id).order_by(CaseTimer.due_at, CaseTimer.id)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def people_with_roles(self, roles: Sequence[str], community_id: int | None) -> Sequence[Any]:
-        """Active people holding one of ``roles``: street roles anywhere, community roles in the case's
-        community. One row per (person, role)."""
-        stmt = (select(Person.id, Person.name, Person.mobile, PersonRole.role)
+    async def policies(self, ids: set[int]) -> Sequence[EscalationPolicy]:
+        stmt = select(EscalationPolicy).where(EscalationPolicy.id.in_(list(ids)))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def community_names(self, ids: set[int]) -> dict[int, str]:
+        rows = (await self.session.execute(select(Community.id, Community.name).where(Community.id.in_(list(ids)))))
+        return {r.id: r.name for r in rows}
+
+    async def people_with_roles_in(self, roles: Sequence[str], community_ids: set[int]) -> Sequence[Any]:
+        """Active people holding one of ``roles``: street roles (community_id None) and community roles
+        in ``community_ids``. One row per (person, role, community)."""
+        stmt = (select(Person.id, Person.name, Person.mobile, PersonRole.role, PersonRole.community_id)
                 .join(PersonRole, PersonRole.person_id == Person.id)
                 .where(Person.active.is_(True), PersonRole.role.in_(list(roles)),
-                       (PersonRole.community_id.is_(None)) | (PersonRole.community_id == community_id))
+                       PersonRole.community_id.is_(None) | PersonRole.community_id.in_(list(community_ids)))
                 .order_by(Person.id))
         return (await self.session.execute(stmt)).all()
+
+    async def people(self, ids: set[int]) -> Sequence[Person]:
+        stmt = select(Person).where(Person.id.in_(list(ids)), Person.active.is_(True))
+        return (await self.session.execute(stmt)).scalars().all()
 
     async def person(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
 
-    async def linked_operators(self, community_id: int | None) -> list[int]:
-        stmt = (select(OperatorCommunity.operator_id).join(Person, Person.id == OperatorCommunity.operator_id)
-                .where(OperatorCommunity.community_id == community_id, Person.active.is_(True))
+    async def linked_operators_of(self, community_ids: set[int]) -> dict[int, list[int]]:
+        stmt = (select(OperatorCommunity.community_id, OperatorCommunity.operator_id)
+                .join(Person, Person.id == OperatorCommunity.operator_id)
+                .where(OperatorCommunity.community_id.in_(list(community_ids)), Person.active.is_(True))
                 .order_by(OperatorCommunity.operator_id))
-        return list((await self.session.execute(stmt)).scalars().all())
+        out: dict[int, list[int]] = {}
+        for row in await self.session.execute(stmt):
+            out.setdefault(row.community_id, []).append(row.operator_id)
+        return out
+
+    async def add_reminders(self, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+        """Insert fired nodes' reminders; their ids by timer id."""
+        stmt = insert(Reminder).values(list(rows)).returning(Reminder.id, Reminder.timer_id)
+        result = await self.session.execute(stmt)
+        return {r.timer_id: r.id for r in result}
 
     async def add_reminder(self, reminder: Reminder) -> Reminder:
         self.session.add(reminder)
