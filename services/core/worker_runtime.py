@@ -65,7 +65,7 @@ async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
                      interval_seconds: float = 5.0) -> None:
     """Run ``tick`` until SIGTERM/SIGINT, sleeping what it asks (at most ``interval_seconds``) or
     until woken; the ops endpoints listen on ``port``. A stop lets the running iteration finish."""
-    engine = create_engine(settings.database_url or "", pool_size=2, max_overflow=2,
+    engine = create_engine(settings.database_url or "", pool_size=5, max_overflow=10,
                            application_name=f"liandong-{process}")
     await ping_database(engine)  # fail fast on a wrong URL
     server = _OpsServer(uvicorn.Config(ops_app(process, engine), host=settings.api_host, port=port,

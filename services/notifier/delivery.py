@@ -8,6 +8,7 @@ paused, the message waits, the attempt does not count) / permanent (dead letter)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -36,6 +37,7 @@ class DeliveryPolicy:
     max_age: timedelta = timedelta(hours=2)
     backoff_base: float = 2.0  # seconds; doubled per attempt, full jitter
     backoff_cap: float = 300.0
+    concurrency: int = 8
     # Sliding-window limits per sender: WeCom robots take 20 messages a minute.
     limits: tuple[tuple[str, int, timedelta], ...] = (("wecom_robot:", 20, timedelta(seconds=60)),)
 
@@ -49,12 +51,21 @@ class Notifier:
         self.policy = policy or DeliveryPolicy()
         self.rng = rng or random.Random()
 
-    async def run_once(self, limit: int = 20) -> int:
-        """Claim and handle one batch; the number of messages handled."""
+    async def run_once(self, limit: int = 50) -> int:
+        """Claim and handle one batch; the number of messages handled.
+
+        The batch's messages go out concurrently (``concurrency`` at a time): each waits on its
+        vendor, not on the others. Limits per sender hold anyway (they are checked in Postgres).
+        """
         async with transaction(self.sessionmaker) as session:
             batch = await OutboxRepository(session).claim(self.clock.now(), lease=self.policy.lease, limit=limit)
-        for group in merge_group_messages(batch):
-            await self._deliver(group)
+        gate = asyncio.Semaphore(self.policy.concurrency)
+
+        async def one(group: list[OutboxMessage]) -> None:
+            async with gate:
+                await self._deliver(group)
+
+        await asyncio.gather(*(one(g) for g in merge_group_messages(batch)))
         return len(batch)
 
     async def _deliver(self, group: list[OutboxMessage]) -> None:

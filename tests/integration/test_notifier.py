@@ -48,7 +48,7 @@ async def notifier(api: Api, fake_wecom: str) -> AsyncIterator[Notifier]:
                                       expire_on_commit=False)
     async with httpx.AsyncClient(timeout=2.0) as client:
         yield Notifier(sessionmaker, {"wecom_robot": WecomRobotChannel(client, fake_wecom)}, api.clock,
-                       DeliveryPolicy(max_attempts=3), rng=random.Random(7))
+                       DeliveryPolicy(max_attempts=3, concurrency=1), rng=random.Random(7))
 
 
 async def queue(api: Api, n: int = 1, community: str = "BJZL-01", spacing: float = 3.0,
@@ -209,7 +209,7 @@ async def phone_notifier(api: Api, fake_aliyun: str) -> AsyncIterator[Notifier]:
         voice = AliyunRpc(client, fake_aliyun, "2017-05-25", ALIYUN.access_key_id, ALIYUN.secret)
         yield Notifier(sessionmaker, {"sms": AliyunSmsChannel(sms, "北京中路街道", "SMS_100001"),
                                       "voice": AliyunVoiceChannel(voice, "TTS_200001", "057100000000")},
-                       api.clock, DeliveryPolicy(max_attempts=3), rng=random.Random(7))
+                       api.clock, DeliveryPolicy(max_attempts=3, concurrency=1), rng=random.Random(7))
 
 
 async def queue_phone(api: Api, channel: str, mobile: str = "13900000011") -> int:
@@ -280,7 +280,8 @@ async def test_wrong_secret_is_a_permanent_configuration_error(api: Api, fake_al
                                       expire_on_commit=False)
     async with httpx.AsyncClient() as client:
         rpc = AliyunRpc(client, fake_aliyun, "2017-05-25", ALIYUN.access_key_id, "not-the-secret")
-        notifier = Notifier(sessionmaker, {"sms": AliyunSmsChannel(rpc, "北京中路街道", "SMS_100001")}, api.clock)
+        notifier = Notifier(sessionmaker, {"sms": AliyunSmsChannel(rpc, "北京中路街道", "SMS_100001")}, api.clock,
+                            DeliveryPolicy(concurrency=1))
         sms = await queue_phone(api, "sms")
         await notifier.run_once()
     row = await outbox_row(api, sms)

@@ -22,7 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.cases.district_contract import COMPLEXITIES, SOURCES
 from services.core.cases.rules import CaseStatus
+
+# Tables this one points at must be known to the metadata whenever this module is.
+from services.core.categories import models as _categories  # noqa: F401
 from services.core.db import Base
+from services.core.org import models as _org  # noqa: F401
 
 
 def _one_of(column: str, values: tuple[str, ...] | list[str]) -> str:

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.db import Base
 
+# Tables this one points at must be known to the metadata whenever this module is.
+from services.core.timers import models as _timers  # noqa: F401
+
 
 class OutboxMessage(Base):
     """A message the notifier must deliver, at least once; ``idem_key`` makes each one unique."""

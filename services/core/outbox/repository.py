@@ -84,8 +84,8 @@ class OutboxRepository:
         rows = [{"case_id": message.case_id, "reminder_id": message.reminder_id, "operator_id": op, "label": label,
                  "call_person_ids": [person] if person else [], "due_at": now} for op in operators]
         if rows:
-            await self.session.execute(insert(OperatorTask).values(rows).on_conflict_do_nothing(
-                constraint="uq_operator_task_reminder_operator"))
+            await self.session.execute(insert(OperatorTask).on_conflict_do_nothing(
+                constraint="uq_operator_task_reminder_operator"), rows)
 
     async def of_case(self, case_id: int) -> Sequence[OutboxMessage]:
         stmt = select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)

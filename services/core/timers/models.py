@@ -9,6 +9,8 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+# Tables this one points at must be known to the metadata whenever this module is.
+from services.core.cases import models as _cases  # noqa: F401
 from services.core.db import Base
 
 

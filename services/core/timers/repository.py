@@ -36,8 +36,8 @@ class TimerRepository:
         rows = [{"case_id": case_id, "generation": generation, "node_key": key, "policy_id": policy_id,
                  "due_at": at, "state": "pending"} for key, at in due]
         if rows:
-            await self.session.execute(insert(CaseTimer).values(rows).on_conflict_do_nothing(
-                constraint="uq_case_timer_case_generation_node"))
+            await self.session.execute(insert(CaseTimer).on_conflict_do_nothing(
+                constraint="uq_case_timer_case_generation_node"), rows)
             await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[CaseTimer]:
@@ -96,8 +96,9 @@ class TimerRepository:
 
     async def add_reminders(self, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
         """Insert fired nodes' reminders; their ids by timer id."""
-        stmt = insert(Reminder).values(list(rows)).returning(Reminder.id, Reminder.timer_id)
-        result = await self.session.execute(stmt)
+        # executemany form: compiled once and cached, unlike one giant multi-VALUES statement
+        stmt = insert(Reminder).returning(Reminder.id, Reminder.timer_id, sort_by_parameter_order=True)
+        result = await self.session.execute(stmt, list(rows))
         return {r.timer_id: r.id for r in result}
 
     async def add_reminder(self, reminder: Reminder) -> Reminder:
@@ -107,13 +108,13 @@ class TimerRepository:
 
     async def add_outbox(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(insert(OutboxMessage).values(list(rows)).on_conflict_do_nothing(
-                index_elements=[OutboxMessage.idem_key]))
+            await self.session.execute(insert(OutboxMessage).on_conflict_do_nothing(
+                index_elements=[OutboxMessage.idem_key]), list(rows))
 
     async def add_tasks(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(insert(OperatorTask).values(list(rows)).on_conflict_do_nothing(
-                constraint="uq_operator_task_reminder_operator"))
+            await self.session.execute(insert(OperatorTask).on_conflict_do_nothing(
+                constraint="uq_operator_task_reminder_operator"), list(rows))
 
     async def reminders_of(self, case_id: int) -> Sequence[Reminder]:
         stmt = select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.id)
