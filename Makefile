@@ -25,8 +25,9 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check services tests migrations
 	$(VENV)/bin/mypy
 
-bench: install ## webhook throughput and latency vs the raw baselines; writes .bench/results.json
+bench: install ## webhook, escalator and notifier figures next to raw baselines; writes .bench/results.json
 	$(PY) -m tests.bench.bench_webhook
+	$(PY) -m tests.bench.bench_escalator
 
 clean:
 	rm -rf $(VENV) .data .bench .pytest_cache .mypy_cache .ruff_cache

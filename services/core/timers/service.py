@@ -1,4 +1,7 @@
-"""Use cases of reminders: plan a case's chain on its moves, fire due nodes, log manual reminders."""
+"""Use cases of reminders: plan a case's chain on its moves, log manual reminders, list them.
+
+Firing due nodes is ``firing.py`` (the escalator's work).
+"""
 
 from __future__ import annotations
 
@@ -55,9 +58,6 @@ async def _plan(session: AsyncSession, case: PassiveCase, kind: PolicyKind, now:
         due = rules.plan_handling(policy, case.received_at, case.deadline_at, now)
     await session.flush()
     await repo.plan(case.id, case.timer_generation, row.id, due)
-
-
-MANUAL_OUTCOMES = ("answered", "no_answer", "busy", "refused", "wrong_number", "other")
 
 
 async def log_manual_reminder(session: AsyncSession, principal: Principal, case_id: int, *,
