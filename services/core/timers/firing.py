@@ -55,6 +55,7 @@ async def fire_due(session: AsyncSession, now: datetime, *, limit: int = 100) ->
 
     out: list[Fired] = []
     owed: list[tuple[CaseTimer, PassiveCase, rules.Node, rules.Policy]] = []
+    skipped: dict[int, str] = {}
     for timer in due:
         case = cases[timer.case_id]
         row, policy = policies[timer.policy_id]
@@ -62,16 +63,15 @@ async def fire_due(session: AsyncSession, now: datetime, *, limit: int = 100) ->
         node = next((n for n in policy.nodes if n.key == timer.node_key), None)
         if reason is None and node is None:
             reason = "node no longer in its policy"
-        timer.fired_at = now
         if reason is not None or node is None:
-            timer.state, timer.skip_reason = "skipped", reason
+            skipped[timer.id] = reason or "node no longer in its policy"
         else:
-            timer.state = "fired"
             owed.append((timer, case, node, policy))
-        out.append(Fired(timer.id, case.id, timer.node_key, timer.due_at, now, timer.skip_reason))
+        out.append(Fired(timer.id, case.id, timer.node_key, timer.due_at, now, skipped.get(timer.id)))
     if owed:
         await _write(repo, owed, now)
-    await session.flush()
+    # Set-based updates (one statement each) rather than one UPDATE per row from the ORM.
+    await repo.mark_timers(now, fired=[t.id for t, _, _, _ in owed], skipped=skipped)
     return out
 
 
@@ -97,8 +97,8 @@ async def _write(repo: TimerRepository, owed: list[tuple[CaseTimer, PassiveCase,
 
     outbox: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
+    await repo.count_reminders([p.case.id for p in plans])  # 提醒次数 in the ledger
     for p in plans:
-        p.case.reminder_count += 1  # 提醒次数 in the ledger
         reminder_id = reminder_ids[p.timer.id]
         community = names.get(p.case.community_id) if p.case.community_id else None
         outbox += _messages(p, reminder_id, community, now)

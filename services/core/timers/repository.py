@@ -51,6 +51,27 @@ class TimerRepository:
                 .with_for_update().execution_options(populate_existing=True))
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def mark_timers(self, now: datetime, *, fired: Sequence[int], skipped: dict[int, str]) -> None:
+        if fired:
+            await self.session.execute(text(
+                "UPDATE case_timer SET state = 'fired', fired_at = :now WHERE id = ANY(:ids)"),
+                {"now": now, "ids": list(fired)})
+        if skipped:
+            await self.session.execute(text(
+                "UPDATE case_timer t SET state = 'skipped', fired_at = :now, skip_reason = v.reason "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS v(id, reason) WHERE t.id = v.id"),
+                {"now": now, "ids": list(skipped), "reasons": list(skipped.values())})
+
+    async def count_reminders(self, case_ids: Sequence[int]) -> None:
+        """Each case's reminder count (提醒次数) up by its reminders in this batch."""
+        per_case: dict[int, int] = {}
+        for cid in case_ids:
+            per_case[cid] = per_case.get(cid, 0) + 1
+        await self.session.execute(text(
+            "UPDATE passive_case p SET reminder_count = p.reminder_count + v.n "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:ns AS int[])) AS v(id, n) WHERE p.id = v.id"),
+            {"ids": list(per_case), "ns": list(per_case.values())})
+
     async def next_due_at(self) -> datetime | None:
         stmt = select(CaseTimer.due_at).where(CaseTimer.state == "pending").order_by(CaseTimer.due_at).limit(1)
         return (await self.session.execute(stmt)).scalar_one_or_none()
