@@ -14,7 +14,6 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -91,47 +90,51 @@ def _mask(mobile: str) -> str:
     return re.sub(r"(\d{3})\d{4}(\d+)", r"\1****\2", mobile)
 
 
-class AliyunSmsChannel:
-    name = "sms"
+class _PhoneChannel:
+    """What SMS and voice share: one person's mobile, a signed RPC, the number masked in records."""
+
+    name = ""
+    action = ""
+    ref_field = ""
+
+    def __init__(self, rpc: AliyunRpc, template: str) -> None:
+        self.rpc = rpc
+        self.template = template
+
+    def rate_key(self, delivery: Delivery) -> str | None:
+        mobile = delivery.recipient.get("mobile")
+        return f"{self.name}:{mobile}" if mobile else None
+
+    def params(self, delivery: Delivery, mobile: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        mobile = str(delivery.recipient.get("mobile") or "")
+        summary = f"{self.action} to {_mask(mobile)} template {self.template} out_id {_out_id(delivery)}"
+        if not mobile:
+            return SendResult(Outcome.permanent, code="no_mobile", request_summary=summary)
+        return await self.rpc.call(self.action, self.params(delivery, mobile), summary, self.ref_field)
+
+
+class AliyunSmsChannel(_PhoneChannel):
+    name, action, ref_field = "sms", "SendSms", "BizId"
 
     def __init__(self, rpc: AliyunRpc, sign_name: str, template_code: str) -> None:
-        self.rpc = rpc
+        super().__init__(rpc, template_code)
         self.sign_name = sign_name
-        self.template_code = template_code
 
-    def rate_key(self, delivery: Delivery) -> str | None:
-        mobile = delivery.recipient.get("mobile")
-        return f"sms:{mobile}" if mobile else None
-
-    async def send(self, delivery: Delivery) -> SendResult:
-        mobile = str(delivery.recipient.get("mobile") or "")
-        summary = f"SendSms to {_mask(mobile)} template {self.template_code} out_id {_out_id(delivery)}"
-        if not mobile:
-            return SendResult(Outcome.permanent, code="no_mobile", request_summary=summary)
-        params = {"PhoneNumbers": mobile, "SignName": self.sign_name, "TemplateCode": self.template_code,
-                  "TemplateParam": json.dumps(delivery.params, ensure_ascii=False), "OutId": _out_id(delivery)}
-        return await self.rpc.call("SendSms", params, summary, "BizId")
+    def params(self, delivery: Delivery, mobile: str) -> dict[str, str]:
+        return {"PhoneNumbers": mobile, "SignName": self.sign_name, "TemplateCode": self.template,
+                "TemplateParam": json.dumps(delivery.params, ensure_ascii=False), "OutId": _out_id(delivery)}
 
 
-class AliyunVoiceChannel:
-    name = "voice"
+class AliyunVoiceChannel(_PhoneChannel):
+    name, action, ref_field = "voice", "SingleCallByTts", "CallId"
 
     def __init__(self, rpc: AliyunRpc, tts_code: str, show_number: str) -> None:
-        self.rpc = rpc
-        self.tts_code = tts_code
+        super().__init__(rpc, tts_code)
         self.show_number = show_number
 
-    def rate_key(self, delivery: Delivery) -> str | None:
-        mobile = delivery.recipient.get("mobile")
-        return f"voice:{mobile}" if mobile else None
-
-    async def send(self, delivery: Delivery) -> SendResult:
-        mobile = str(delivery.recipient.get("mobile") or "")
-        summary = f"SingleCallByTts to {_mask(mobile)} tts {self.tts_code} out_id {_out_id(delivery)}"
-        if not mobile:
-            return SendResult(Outcome.permanent, code="no_mobile", request_summary=summary)
-        params: dict[str, Any] = {"CalledNumber": mobile, "CalledShowNumber": self.show_number,
-                                  "TtsCode": self.tts_code,
-                                  "TtsParam": json.dumps(delivery.params, ensure_ascii=False),
-                                  "OutId": _out_id(delivery)}
-        return await self.rpc.call("SingleCallByTts", params, summary, "CallId")
+    def params(self, delivery: Delivery, mobile: str) -> dict[str, str]:
+        return {"CalledNumber": mobile, "CalledShowNumber": self.show_number, "TtsCode": self.template,
+                "TtsParam": json.dumps(delivery.params, ensure_ascii=False), "OutId": _out_id(delivery)}
