@@ -16,7 +16,7 @@ from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, Aliyu
 from services.notifier.channels.base import Channel
 from services.notifier.channels.log import LogChannel
 from services.notifier.channels.wecom_robot import WecomRobotChannel
-from services.notifier.delivery import Notifier
+from services.notifier.delivery import DeliveryPolicy, Notifier
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -53,7 +53,8 @@ async def main(settings: Settings) -> None:
 
         async def tick(engine: AsyncEngine, wake: asyncio.Event) -> float | None:
             if "n" not in state:
-                state["n"] = Notifier(create_sessionmaker(engine), channels, SystemClock())
+                state["n"] = Notifier(create_sessionmaker(engine), channels, SystemClock(),
+                                      DeliveryPolicy(concurrency=settings.notifier_concurrency))
             while await state["n"].run_once() > 0:
                 pass
             return POLL_SECONDS
