@@ -22,6 +22,7 @@ from services.core.timers import rules
 from services.core.timers.models import CaseTimer
 from services.core.timers.repository import TimerRepository
 from services.core.timers.rules import Channel, PolicyKind
+from services.core.timers.service import policy_of
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,7 @@ async def fire_due(session: AsyncSession, now: datetime, *, limit: int = 100) ->
     if not due:
         return []
     cases = {c.id: c for c in await repo.lock_cases(sorted({t.case_id for t in due}))}
-    policies = {p.id: (p, rules.policy_from_json(p.kind, p.nodes, p.quiet_hours))
-                for p in await repo.policies({t.policy_id for t in due})}
+    policies = {p.id: (p, policy_of(p)) for p in await repo.policies({t.policy_id for t in due})}
 
     out: list[Fired] = []
     owed: list[tuple[CaseTimer, PassiveCase, rules.Node, rules.Policy]] = []

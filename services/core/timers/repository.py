@@ -26,11 +26,6 @@ class TimerRepository:
         stmt = select(EscalationPolicy).where(EscalationPolicy.kind == kind, EscalationPolicy.active.is_(True))
         return (await self.session.execute(stmt)).scalar_one()
 
-    async def policy(self, policy_id: int) -> EscalationPolicy:
-        policy = await self.session.get(EscalationPolicy, policy_id)
-        assert policy is not None
-        return policy
-
     async def plan(self, case_id: int, generation: int, policy_id: int, due: Iterable[tuple[str, datetime]]) -> None:
         """Insert the chain's timers (idempotent per case, generation and node) and wake the escalator."""
         rows = [{"case_id": case_id, "generation": generation, "node_key": key, "policy_id": policy_id,
@@ -139,10 +134,6 @@ class TimerRepository:
 
     async def reminders_of(self, case_id: int) -> Sequence[Reminder]:
         stmt = select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.id)
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def outbox_of(self, case_id: int) -> Sequence[OutboxMessage]:
-        stmt = select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
         return (await self.session.execute(stmt)).scalars().all()
 
     async def open_tasks(self, operator_id: int) -> Sequence[OperatorTask]:
