@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     acceptance_timeout_minutes: int = Field(default=10, ge=1)
 
     # Where reminders go: "log" writes them to the log (development, demos); "live" sends them.
+    # Batches the escalator fires side by side while a backlog lasts (a burst, a restart after downtime).
+    escalator_lanes: int = Field(default=4, ge=1, le=32)
     notifier_mode: Literal["log", "live"] = "log"
     # Messages of one batch in flight at once (each waits on its vendor, not on the others).
     notifier_concurrency: int = Field(default=8, ge=1, le=256)

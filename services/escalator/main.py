@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.core.clock import SHANGHAI, Clock, SystemClock
 from services.core.config import Settings
 from services.core.db import create_sessionmaker, plain_url, transaction
-from services.core.timers.firing import fire_due
-from services.core.timers.repository import NOTIFY_CHANNEL, TimerRepository
+from services.core.timers.firing import Fired, fire_due, next_due_at
+from services.core.timers.repository import NOTIFY_CHANNEL
 from services.core.worker_runtime import run_worker
 from services.escalator import duties
 
@@ -58,6 +59,23 @@ class Escalator:
         self.listener = await asyncpg.connect(plain_url(self.settings.database_url or ""))
         await self.listener.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
 
+    async def _batch(self, sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[list[Fired], datetime | None]:
+        """One batch in one transaction; a short batch also reads the next due time."""
+        async with transaction(sessionmaker) as session:
+            fired = await fire_due(session, self.clock.now(), limit=BATCH)
+            next_due = await next_due_at(session) if len(fired) < BATCH else None
+        for f in fired:
+            FIRED.labels("skipped" if f.skipped else "fired").inc()
+            if not f.skipped:
+                LATENESS.observe((f.fired_at - f.due_at).total_seconds())
+        return fired, next_due
+
+    async def _drain(self, sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[list[Fired], datetime | None]:
+        while True:
+            fired, next_due = await self._batch(sessionmaker)
+            if len(fired) < BATCH:
+                return fired, next_due
+
     async def tick(self, engine: AsyncEngine, wake: asyncio.Event) -> float | None:
         """Fire everything due, then say how long to sleep until the next due timer."""
         if self.scheduler is None:
@@ -67,19 +85,17 @@ class Escalator:
         except (OSError, asyncpg.PostgresError):
             log.warning("cannot LISTEN; polling every %.1f s", POLL_SECONDS)
         sessionmaker = create_sessionmaker(engine)
-        while True:
-            async with transaction(sessionmaker) as session:
-                fired = await fire_due(session, self.clock.now(), limit=BATCH)
-            for f in fired:
-                FIRED.labels("skipped" if f.skipped else "fired").inc()
-                if not f.skipped:
-                    LATENESS.observe((f.fired_at - f.due_at).total_seconds())
-            if len(fired) < BATCH:
-                break
-        async with transaction(sessionmaker) as session:
-            next_due = await TimerRepository(session).next_due_at()
+        fired, next_due = await self._batch(sessionmaker)
+        if len(fired) == BATCH:
+            # A backlog (a burst, a restart after downtime): drain it in lanes, one lane's Python
+            # overlapping another's SQL.
+            lanes = await asyncio.gather(*(self._drain(sessionmaker) for _ in range(self.settings.escalator_lanes)))
+            fired = [f for lane, _ in lanes for f in lane]
+            next_due = min((due for _, due in lanes if due is not None), default=None)
         now = self.clock.now()
         OLDEST_OVERDUE.set(max(0.0, (now - next_due).total_seconds()) if next_due else 0.0)
+        if not fired and next_due is not None and next_due <= now:
+            return 0.002  # due but held by another replica: let it commit rather than spin
         return None if next_due is None else max(0.0, (next_due - now).total_seconds())
 
 
