@@ -50,6 +50,8 @@ class Notifier:
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
         self.rng = rng or random.Random()
+        self._unrecorded: list[tuple[list[OutboxMessage], SendResult, int, str | None]] = []
+        self._recording = asyncio.Lock()
 
     async def run_once(self, limit: int = 50) -> int:
         """Claim and handle one batch; the number of messages handled.
@@ -110,11 +112,34 @@ class Notifier:
 
     async def _record(self, group: list[OutboxMessage], result: SendResult, latency_ms: int,
                       rate_key: str | None = None) -> None:
+        """Write a result, and return once it is committed.
+
+        Group commit: results that finish while a write is in flight wait for it and then go in the
+        next one together, so a message is recorded right after its send (the duplicate window
+        stays one write long) while a busy notifier pays one transaction per many messages.
+        """
+        self._unrecorded.append((group, result, latency_ms, rate_key))
+        async with self._recording:
+            if not self._unrecorded:
+                return  # the write that just finished took ours too
+            items, self._unrecorded = self._unrecorded, []
+            await self._write(items)
+
+    async def _write(self, items: list[tuple[list[OutboxMessage], SendResult, int, str | None]]) -> None:
         now = self.clock.now()
+        sent = [(m, r, ms) for group, r, ms, _ in items if r.outcome == Outcome.sent for m in group]
         async with transaction(self.sessionmaker) as session:
-            for message in group:
-                RESULTS.labels(message.channel, result.outcome.value).inc()
-                await self._apply(OutboxRepository(session), message, result, latency_ms, rate_key, now)
+            repo = OutboxRepository(session)
+            if sent:  # the common case, in one statement
+                await repo.record_sent([{
+                    "id": m.id, "attempt": m.attempts, "channel": m.channel, "code": r.code, "ref": r.provider_ref,
+                    "summary": r.request_summary[:300], "response": r.response, "latency_ms": ms} for m, r, ms in sent],
+                    now)
+            for group, result, latency_ms, rate_key in items:
+                for message in group:
+                    RESULTS.labels(message.channel, result.outcome.value).inc()
+                    if result.outcome != Outcome.sent:
+                        await self._apply(repo, message, result, latency_ms, rate_key, now)
 
     async def _apply(self, repo: OutboxRepository, message: OutboxMessage, result: SendResult, latency_ms: int,
                      rate_key: str | None, now: datetime) -> None:
@@ -123,9 +148,7 @@ class Notifier:
             "outcome": result.outcome.value, "code": result.code, "provider_ref": result.provider_ref,
             "request_summary": result.request_summary[:300], "response": result.response,
             "latency_ms": latency_ms, "started_at": now})
-        if result.outcome == Outcome.sent:
-            await repo.finish(message.id, state="sent", sent_at=now, last_error=None)
-        elif result.outcome == Outcome.rate_limited:
+        if result.outcome == Outcome.rate_limited:
             wait = timedelta(seconds=result.retry_after or 60)
             if rate_key is not None:
                 await repo.pause(rate_key, now + wait)

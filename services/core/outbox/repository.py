@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,18 @@ from services.core.cases.models import PassiveCase
 from services.core.org.models import Community, OperatorCommunity
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
 from services.core.timers.models import OperatorTask
+
+_RECORD_SENT = text("""
+WITH a AS (
+    INSERT INTO delivery_attempt (outbox_id, attempt, channel, outcome, code, provider_ref, request_summary, response,
+                                  latency_ms, started_at)
+    SELECT v.id, v.attempt, v.channel, 'sent', v.code, v.ref, v.summary, CAST(v.response AS jsonb), v.latency, :now
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS int[]), CAST(:channels AS text[]), CAST(:codes AS text[]),
+                CAST(:refs AS text[]), CAST(:summaries AS text[]), CAST(:responses AS text[]),
+                CAST(:latencies AS int[])) AS v(id, attempt, channel, code, ref, summary, response, latency)
+)
+UPDATE outbox SET state = 'sent', sent_at = :now, last_error = NULL, lease_until = NULL WHERE id = ANY(:ids)
+""")
 
 
 class OutboxRepository:
@@ -42,6 +55,15 @@ class OutboxRepository:
     async def record_attempt(self, values: dict[str, Any]) -> None:
         self.session.add(DeliveryAttempt(**values))
         await self.session.flush()
+
+    async def record_sent(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Messages the vendor accepted: their attempts recorded and marked sent, in one statement."""
+        await self.session.execute(_RECORD_SENT, {
+            "now": now, "ids": [r["id"] for r in rows], "attempts": [r["attempt"] for r in rows],
+            "channels": [r["channel"] for r in rows], "codes": [r["code"] for r in rows],
+            "refs": [r["ref"] for r in rows], "summaries": [r["summary"] for r in rows],
+            "responses": [json.dumps(r["response"], ensure_ascii=False) for r in rows],
+            "latencies": [r["latency_ms"] for r in rows]})
 
     async def finish(self, outbox_id: int, **values: Any) -> None:
         await self.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
