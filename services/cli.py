@@ -20,6 +20,14 @@ from services.core.ops import MIGRATIONS_DIR
 log = logging.getLogger("liandong")
 
 
+def configure_logging(level: str) -> None:
+    """Plain-text logs at ``level``. httpx and httpcore stay at WARNING whatever the level: at INFO they
+    log every request URL, and the WeCom robot key and the WeCom/DingTalk tokens travel in URLs."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
 def resolve_database_url(settings: Settings) -> Settings:
     """The settings with a database URL: the configured one, else an embedded Postgres in data_dir."""
     if settings.database_url:
@@ -133,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     settings = resolve_database_url(settings)
     if args.command == "api":
         _serve_api(settings)

@@ -45,9 +45,9 @@ class Settings(BaseSettings):
     # Acceptance later than this after dispatch is an acceptance timeout (接单超时), SPEC §3.
     acceptance_timeout_minutes: int = Field(default=10, ge=1)
 
-    # Where reminders go: "log" writes them to the log (development, demos); "live" sends them.
     # Batches the escalator fires side by side while a backlog lasts (a burst, a restart after downtime).
     escalator_lanes: int = Field(default=4, ge=1, le=32)
+    # Where reminders go: "log" writes them to the log (development, demos); "live" sends them.
     notifier_mode: Literal["log", "live"] = "log"
     # Messages of one batch in flight at once (each waits on its vendor, not on the others).
     notifier_concurrency: int = Field(default=8, ge=1, le=256)
@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     sms_template_code: str | None = None
     voice_tts_code: str | None = None
     voice_show_number: str | None = None
+    # WeCom application messages to each person (corp id, the app's secret and agent id).
+    wecom_corp_id: str | None = None
+    wecom_app_secret: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com"
+    # The street's DingTalk / Feishu group robots, for streets that use them (token, signing secret).
+    dingtalk_base_url: str = "https://oapi.dingtalk.com"
+    dingtalk_robot_token: str | None = None
+    dingtalk_robot_secret: str | None = None
+    feishu_base_url: str = "https://open.feishu.cn"
+    feishu_robot_token: str | None = None
+    feishu_robot_secret: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

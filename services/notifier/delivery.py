@@ -39,7 +39,12 @@ class DeliveryPolicy:
     backoff_cap: float = 300.0
     concurrency: int = 8
     # Sliding-window limits per sender: WeCom robots take 20 messages a minute.
-    limits: tuple[tuple[str, int, timedelta], ...] = (("wecom_robot:", 20, timedelta(seconds=60)),)
+    # WeCom app: 30 a minute per (app, person), beyond which WeCom drops messages without an error.
+    # DingTalk: 20 a minute per robot. Feishu: 100 a minute per robot (its 5 a second is left to the
+    # 11232 pause: group reminders of one street never come that fast).
+    limits: tuple[tuple[str, int, timedelta], ...] = (
+        ("wecom_robot:", 20, timedelta(seconds=60)), ("wecom_app:", 30, timedelta(seconds=60)),
+        ("dingtalk:", 20, timedelta(seconds=60)), ("feishu:", 100, timedelta(seconds=60)))
 
 
 class Notifier:

@@ -15,12 +15,14 @@ from services.core.worker_runtime import run_worker
 from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.base import Channel
 from services.notifier.channels.log import LogChannel
+from services.notifier.channels.signed_robots import DingtalkRobotChannel, FeishuRobotChannel
+from services.notifier.channels.wecom_app import WecomAppChannel
 from services.notifier.channels.wecom_robot import WecomRobotChannel
 from services.notifier.delivery import DeliveryPolicy, Notifier
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
-CHANNELS = ("wecom_robot", "wecom_app", "sms", "voice", "log")
+CHANNELS = ("wecom_robot", "wecom_app", "dingtalk", "feishu", "sms", "voice", "log")
 
 
 def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
@@ -40,7 +42,16 @@ def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, C
         if s.voice_tts_code and s.voice_show_number:
             channels["voice"] = AliyunVoiceChannel(rpc(s.aliyun_voice_endpoint), s.voice_tts_code,
                                                    s.voice_show_number)
-    for name in ("wecom_app", "sms", "voice"):
+    if s.wecom_corp_id and s.wecom_app_secret and s.wecom_agent_id is not None:
+        channels["wecom_app"] = WecomAppChannel(client, s.wecom_api_base_url, s.wecom_corp_id, s.wecom_app_secret,
+                                                s.wecom_agent_id)
+    if s.dingtalk_robot_token:
+        channels["dingtalk"] = DingtalkRobotChannel(client, s.dingtalk_base_url, s.dingtalk_robot_token,
+                                                    s.dingtalk_robot_secret)
+    if s.feishu_robot_token:
+        channels["feishu"] = FeishuRobotChannel(client, s.feishu_base_url, s.feishu_robot_token,
+                                                s.feishu_robot_secret)
+    for name in ("wecom_app", "dingtalk", "feishu", "sms", "voice"):
         if isinstance(channels[name], LogChannel):
             log.warning("channel %s is not configured (or has no adapter yet): its messages go to the log", name)
     return channels

@@ -124,7 +124,8 @@ class _Reach:
     channels_json: str
     call_person_ids_json: str
     group_json: str  # the @-message's recipient: the community and the mobiles to mention
-    personal: tuple[tuple[int, str], ...]  # (person id, recipient JSON) of each person with a mobile
+    by_phone: tuple[tuple[int, str], ...]  # (person id, recipient JSON) of each person with a mobile
+    by_wecom: tuple[tuple[int, str], ...]  # the same, of each person with a WeCom userid
 
 
 def _reach(node: rules.Node, channels: tuple[Channel, ...], t: dict[str, Any], audience: _Audience) -> _Reach:
@@ -134,11 +135,11 @@ def _reach(node: rules.Node, channels: tuple[Channel, ...], t: dict[str, Any], a
         if rules.RESPONSIBLE_PERSON in node.recipients else None
     if person is not None:
         found[person["id"]] = {"person_id": person["id"], "name": person["name"], "mobile": person["mobile"],
-                               "role": rules.RESPONSIBLE_PERSON}
+                               "wecom_userid": person["wecom_userid"], "role": rules.RESPONSIBLE_PERSON}
     for row in [*audience.by_community.get(None, ()), *audience.by_community.get(t["community_id"], ())]:
         if row["role"] in node.recipients:
             found.setdefault(row["id"], {"person_id": row["id"], "name": row["name"], "mobile": row["mobile"],
-                                         "role": row["role"]})
+                                         "wecom_userid": row["wecom_userid"], "role": row["role"]})
     recipients = sorted(found.values(), key=lambda r: r["person_id"])
     with_mobile = [r for r in recipients if r.get("mobile")]
     return _Reach(
@@ -147,9 +148,12 @@ def _reach(node: rules.Node, channels: tuple[Channel, ...], t: dict[str, Any], a
         call_person_ids_json=json.dumps([r["person_id"] for r in recipients]),
         group_json=json.dumps({"community_id": t["community_id"],
                                "mentioned_mobiles": [r["mobile"] for r in with_mobile]}),
-        personal=tuple((r["person_id"], json.dumps({"person_id": r["person_id"], "name": r["name"],
+        by_phone=tuple((r["person_id"], json.dumps({"person_id": r["person_id"], "name": r["name"],
                                                     "mobile": r["mobile"]}, ensure_ascii=False))
-                       for r in with_mobile))
+                       for r in with_mobile),
+        by_wecom=tuple((r["person_id"], json.dumps({"person_id": r["person_id"], "name": r["name"],
+                                                    "wecom_userid": r["wecom_userid"]}, ensure_ascii=False))
+                       for r in recipients if r.get("wecom_userid")))
 
 
 def _plan(w: Writes, t: dict[str, Any], node: rules.Node, channels: tuple[Channel, ...], reach: _Reach,
@@ -169,11 +173,11 @@ def _plan(w: Writes, t: dict[str, Any], node: rules.Node, channels: tuple[Channe
         if channel == Channel.operator_task:
             for operator_id in operators:
                 _append(w.tasks, timer_id, case_id, operator_id, node.label, reach.call_person_ids_json, t["due_at"])
-        elif channel == Channel.wecom_robot:
+        elif channel in rules.GROUP_CHANNELS:  # one message to the group, mentioning the people
             _append(w.outbox, timer_id, f"timer:{timer_id}:{channel.value}", channel.value, reach.group_json,
                     message, case_id)
         else:
-            for person_id, recipient in reach.personal:
+            for person_id, recipient in reach.by_wecom if channel == Channel.wecom_app else reach.by_phone:
                 _append(w.outbox, timer_id, f"timer:{timer_id}:{channel.value}:{person_id}", channel.value,
                         recipient, message, case_id)
 

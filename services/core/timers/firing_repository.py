@@ -38,13 +38,14 @@ _POLICIES = "SELECT id, kind, nodes::text AS nodes, quiet_hours::text AS quiet_h
 # Everyone a batch may reach, in one round trip: people by role (street-wide roles have no
 # community), the cases' responsible persons, and the operators linked to the communities.
 _PEOPLE = """
-SELECT 'role' AS kind, p.id, p.name, p.mobile, r.role, r.community_id
+SELECT 'role' AS kind, p.id, p.name, p.mobile, p.wecom_userid, r.role, r.community_id
 FROM person p JOIN person_role r ON r.person_id = p.id
 WHERE p.active AND r.role = ANY($1::text[]) AND (r.community_id IS NULL OR r.community_id = ANY($2::bigint[]))
 UNION ALL
-SELECT 'responsible', p.id, p.name, p.mobile, NULL, NULL FROM person p WHERE p.active AND p.id = ANY($3::bigint[])
+SELECT 'responsible', p.id, p.name, p.mobile, p.wecom_userid, NULL, NULL
+FROM person p WHERE p.active AND p.id = ANY($3::bigint[])
 UNION ALL
-SELECT 'operator', p.id, p.name, p.mobile, NULL, oc.community_id
+SELECT 'operator', p.id, p.name, p.mobile, p.wecom_userid, NULL, oc.community_id
 FROM operator_community oc JOIN person p ON p.id = oc.operator_id
 WHERE $4 AND p.active AND oc.community_id = ANY($2::bigint[])
 ORDER BY 2

@@ -23,12 +23,17 @@ class PolicyKind(StrEnum):
 
 class Channel(StrEnum):
     wecom_robot = "wecom_robot"  # 微信@提醒 in the community's WeCom group
-    wecom_app = "wecom_app"
+    wecom_app = "wecom_app"  # 企业微信应用消息 to each person
+    dingtalk = "dingtalk"  # the street's DingTalk group robot, where a street uses DingTalk
+    feishu = "feishu"  # the street's Feishu group robot
     sms = "sms"
     voice = "voice"  # 电话提醒 by an automatic call
     operator_task = "operator_task"  # a call the operator must make and log
     log = "log"  # development
 
+
+# Channels that post one message to a group (mentioning the people) rather than one per person.
+GROUP_CHANNELS = frozenset({Channel.wecom_robot, Channel.dingtalk, Channel.feishu})
 
 # Who a node reaches, besides the roles of SPEC §1: the case's responsible person (责任人).
 RESPONSIBLE_PERSON = "responsible_person"
