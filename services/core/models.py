@@ -4,6 +4,7 @@ from services.core.cases.models import CaseEvent, DistrictEvent, PassiveCase
 from services.core.categories.models import Category
 from services.core.db import Base
 from services.core.org.models import Community, Grid, OperatorCommunity, Person, PersonRole, Street
+from services.core.outbox.duty_models import DutyRun
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
 from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, Reminder
 
@@ -16,6 +17,7 @@ __all__ = [
            "Community",
            "DeliveryAttempt",
            "DistrictEvent",
+           "DutyRun",
            "EscalationPolicy",
            "Grid",
            "OperatorCommunity",

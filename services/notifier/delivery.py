@@ -3,7 +3,10 @@
 At least once: a message is marked sent only after the vendor said so; a crash between the two
 sends it again once its lease expires (the documented duplicate window). Each result is one of
 sent / retryable (backoff with jitter, capped by attempts and age) / rate_limited (the sender is
-paused, the message waits, the attempt does not count) / permanent (dead letter) / ambiguous.
+paused, the message waits, the attempt does not count) / permanent (dead letter, and the linked
+operators get a call task) / ambiguous: the answer to a billable send was lost. An ambiguous SMS
+is searched for in the vendor's records (by our OutId) before anything is resent; an ambiguous
+call has no record to search by, so a person confirms it by phone.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from datetime import datetime, timedelta
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.core.clock import Clock
+from services.core.clock import SHANGHAI, Clock
 from services.core.db import transaction
 from services.core.outbox.models import OutboxMessage
 from services.core.outbox.repository import OutboxRepository
-from services.notifier.channels.base import Channel, Delivery, Outcome, SendResult
+from services.notifier.channels.base import Channel, Delivery, Found, LookupResult, Outcome, SendResult
 
 log = logging.getLogger(__name__)
 RESULTS = Counter("liandong_notifier_results_total", "Delivery attempts by channel and outcome",
@@ -38,6 +41,9 @@ class DeliveryPolicy:
     backoff_base: float = 2.0  # seconds; doubled per attempt, full jitter
     backoff_cap: float = 300.0
     concurrency: int = 8
+    # An ambiguous SMS is searched for in the vendor's records this long after (they appear within
+    # seconds), and again at this interval while the search is undecided, up to ``max_age``.
+    lookup_delay: timedelta = timedelta(seconds=60)
     # Sliding-window limits per sender: WeCom robots take 20 messages a minute.
     # WeCom app: 30 a minute per (app, person), beyond which WeCom drops messages without an error.
     # DingTalk: 20 a minute per robot. Feishu: 100 a minute per robot (its 5 a second is left to the
@@ -93,6 +99,9 @@ class Notifier:
             await self._record(group, SendResult(Outcome.permanent, code="no_such_channel",
                                                  request_summary=message.channel), 0)
             return
+        if message.state == "looking_up":
+            await self._look_up(message, channel, delivery)
+            return
         rate_key = channel.rate_key(delivery)
         if rate_key is not None:
             wait = await self._take_slot(rate_key)
@@ -106,6 +115,37 @@ class Notifier:
         started = time.perf_counter()
         result = await channel.send(delivery)
         await self._record(group, result, int((time.perf_counter() - started) * 1000), rate_key)
+
+    async def _look_up(self, message: OutboxMessage, channel: Channel, delivery: Delivery) -> None:
+        """An ambiguous send: search the vendor's records, then count it sent, send again, or look again."""
+        lookup = getattr(channel, "lookup", None)
+        now = self.clock.now()
+        started = time.perf_counter()
+        if lookup is None:  # the channel lost its lookup (a configuration change): a person decides
+            found = LookupResult(Found.undecided, code="no_lookup", request_summary=message.channel)
+        else:
+            days = sorted({(now - back).astimezone(SHANGHAI).strftime("%Y%m%d") for back in (timedelta(0), LOOKBACK)})
+            found = await lookup(delivery, days)
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        async with transaction(self.sessionmaker) as session:
+            repo = OutboxRepository(session)
+            await repo.record_attempt({
+                "outbox_id": message.id, "attempt": message.attempts, "channel": message.channel,
+                "outcome": f"lookup_{found.found.value}", "code": found.code, "provider_ref": found.provider_ref,
+                "request_summary": found.request_summary[:300], "response": found.response,
+                "latency_ms": latency_ms, "started_at": now})
+            if found.found == Found.accepted:
+                await repo.finish(message.id, state="sent", sent_at=now, last_error=None)
+            elif found.found in (Found.failed, Found.absent) and not self._exhausted(message):
+                await repo.finish(message.id, state="pending", next_attempt_at=now, last_error=found.code)
+            elif found.found == Found.undecided and lookup is not None and (
+                    now - message.created_at <= self.policy.max_age):
+                await repo.finish(message.id, state="checking", next_attempt_at=now + self.policy.lookup_delay,
+                                  last_error=found.code)
+            else:
+                await repo.finish(message.id, state="unknown", last_error=found.code)
+                await repo.alert_operators(message, f"通知状态不明（{message.channel}）：请电话确认", now)
+        RESULTS.labels(message.channel, f"lookup_{found.found.value}").inc()
 
     async def _take_slot(self, rate_key: str) -> float:
         for prefix, limit, window in self.policy.limits:
@@ -162,9 +202,15 @@ class Notifier:
         elif result.outcome == Outcome.retryable and not self._exhausted(message):
             await repo.finish(message.id, state="pending", next_attempt_at=now + self._backoff(message.attempts),
                               last_error=result.code)
+        elif result.outcome == Outcome.ambiguous and hasattr(self.channels.get(message.channel), "lookup"):
+            # Possibly delivered (a billable SMS): never resent before the vendor's records say it is not.
+            await repo.finish(message.id, state="checking", next_attempt_at=now + self.policy.lookup_delay,
+                              last_error=result.code)
         elif result.outcome == Outcome.ambiguous:
-            # Possibly delivered (a billable SMS or call): never resent blindly; a person decides.
+            # Possibly delivered, and nothing to search by (a call's id was in the lost answer): a person
+            # confirms by phone rather than the callee being rung twice.
             await repo.finish(message.id, state="unknown", last_error=result.code)
+            await repo.alert_operators(message, f"通知状态不明（{message.channel}）：请电话确认", now)
         else:
             await repo.finish(message.id, state="dead", last_error=result.code)
             log.error("dead letter: outbox %s (%s) after %s attempt(s): %s", message.id, message.channel,
@@ -182,6 +228,7 @@ class Notifier:
         return timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
 
 
+LOOKBACK = timedelta(minutes=30)  # an ambiguous send near midnight is searched on both dates
 MERGE_WINDOW = timedelta(seconds=2)
 MERGE_MAX_BYTES = 1800  # leaves room under the robot's 2048-byte text limit
 

@@ -14,6 +14,7 @@ import re
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.core.clock import SHANGHAI
 from services.notifier.channels.aliyun import sign_rpc
 
 MOBILE = re.compile(r"^(\+?86|0086)?1\d{10}$")
@@ -37,11 +39,20 @@ class FakeAliyunState:
     accepted: list[dict[str, Any]] = field(default_factory=list)
     calls: dict[str, deque[float]] = field(default_factory=dict)
     script: deque[dict[str, Any]] = field(default_factory=deque)
+    # The Beijing date (yyyyMMdd) stamped on accepted SMS; None: today's.
+    date: str | None = None
+    # SendStatus reported by QuerySendDetails (1 waiting for the receipt, 2 failed, 3 delivered).
+    send_status: int = 3
+
+    def today(self) -> str:
+        return self.date or datetime.now(SHANGHAI).strftime("%Y%m%d")
 
     def reset(self) -> None:
         self.accepted.clear()
         self.calls.clear()
         self.script.clear()
+        self.date = None
+        self.send_status = 3
 
 
 def _answer(code: str, message: str, **extra: Any) -> JSONResponse:
@@ -78,8 +89,19 @@ def build_app(state: FakeAliyunState) -> Starlette:
                 return _answer("isv.INVALID_JSON_PARAM", "JSON参数不合法")
             if not MOBILE.match(params.get("PhoneNumbers", "")):
                 return _answer("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
-            state.accepted.append(params)
+            state.accepted.append({**params, "_date": state.today()})
             return _answer("OK", "OK", BizId=f"{len(state.accepted)}^0")
+        if action == "QuerySendDetails":
+            if not params.get("PhoneNumber") or not re.fullmatch(r"\d{8}", params.get("SendDate", "")):
+                return _answer("isv.INVALID_PARAMETERS", "参数异常")
+            sent = [p for p in state.accepted if p.get("Action") == "SendSms" and "_date" in p
+                    and p.get("PhoneNumbers") == params["PhoneNumber"] and p["_date"] == params["SendDate"]]
+            dtos = [{"PhoneNum": p["PhoneNumbers"], "SendStatus": state.send_status,
+                     "ErrCode": "DELIVERED" if state.send_status == 3 else "",
+                     "TemplateCode": p.get("TemplateCode"), "Content": "【北京中路街道】…", "OutId": p.get("OutId"),
+                     "SendDate": f"{p['_date'][:4]}-{p['_date'][4:6]}-{p['_date'][6:]} 10:00:00",
+                     "ReceiveDate": ""} for p in sent]
+            return _answer("OK", "OK", TotalCount=len(dtos), SmsSendDetailDTOs={"SmsSendDetailDTO": dtos})
         if action == "SingleCallByTts":
             if params.get("TtsCode") not in state.tts_codes:
                 return _answer("isv.TTS_TEMPLATE_ILLEGAL", "模板不合法")

@@ -3,10 +3,11 @@ pause, retries with backoff; every attempt recorded and no credential in it."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from services.core.clock import SHANGHAI
 from services.core.org.models import Community
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage
 from services.core.timers.firing import fire_due
@@ -254,12 +256,65 @@ async def test_sms_business_errors_inside_http_200(api: Api, phone_notifier: Not
     assert (await outbox_row(api, flaky)).state == "sent"
 
 
-async def test_timeout_after_sending_is_ambiguous_and_never_resent(api: Api, phone_notifier: Notifier) -> None:
-    ALIYUN.script.append({"delay": 1.5})  # longer than the client's 1 s read timeout
+async def wait_until(condition: Callable[[], bool]) -> None:
+    """For the fake's own thread to finish a request our client gave up on (bounded, no fixed sleep)."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the fake never got there")
+
+
+def processed_sms() -> list[dict[str, str]]:
+    return [p for p in ALIYUN.accepted if p.get("Action") == "SendSms" and "_date" in p]
+
+
+async def test_ambiguous_sms_is_looked_up_not_resent(api: Api, phone_notifier: Notifier) -> None:
+    ALIYUN.date = api.clock.now().astimezone(SHANGHAI).strftime("%Y%m%d")
+    ALIYUN.script.append({"delay": 1.5})  # longer than the client's 1 s read timeout; then it goes out
+    sms = await queue_phone(api, "sms")
+    await phone_notifier.run_once()
+    row = await outbox_row(api, sms)
+    assert (row.state, row.last_error) == ("checking", "ReadTimeout")
+    await wait_until(lambda: len(processed_sms()) == 1)
+    assert await phone_notifier.run_once() == 0  # nothing before the lookup delay
+    advance(api, 60)
+    await phone_notifier.run_once()
+    row = await outbox_row(api, sms)
+    assert (row.state, row.attempts) == ("sent", 1)
+    assert len(processed_sms()) == 1  # found in the vendor's records (by OutId), not sent twice
+    outcomes = (await api.session.execute(select(DeliveryAttempt.outcome).where(
+        DeliveryAttempt.outbox_id == sms).order_by(DeliveryAttempt.id))).scalars().all()
+    assert outcomes == ["ambiguous", "lookup_accepted"]
+
+
+async def test_ambiguous_sms_the_vendor_never_took_is_sent_again(api: Api, phone_notifier: Notifier) -> None:
+    ALIYUN.date = api.clock.now().astimezone(SHANGHAI).strftime("%Y%m%d")
+    ALIYUN.script.append({"delay": 1.5, "Code": "isp.SYSTEM_ERROR"})  # slow, and then refused
+    sms = await queue_phone(api, "sms")
+    await phone_notifier.run_once()
+    await wait_until(lambda: not ALIYUN.script)
+    ALIYUN.script.append({"Code": "isp.SYSTEM_ERROR"})  # the first lookup fails: look again later
+    advance(api, 60)
+    await phone_notifier.run_once()
+    assert (await outbox_row(api, sms)).state == "checking"
+    advance(api, 60)
+    await phone_notifier.run_once()  # not in the records: safe to send again
+    assert (await outbox_row(api, sms)).state == "pending"
+    await phone_notifier.run_once()
+    row = await outbox_row(api, sms)
+    assert (row.state, row.attempts) == ("sent", 2) and len(processed_sms()) == 1
+    outcomes = (await api.session.execute(select(DeliveryAttempt.outcome).where(
+        DeliveryAttempt.outbox_id == sms).order_by(DeliveryAttempt.id))).scalars().all()
+    assert outcomes == ["ambiguous", "lookup_undecided", "lookup_absent", "sent"]
+
+
+async def test_ambiguous_call_is_never_rung_again(api: Api, phone_notifier: Notifier) -> None:
+    ALIYUN.script.append({"delay": 1.5})
     call = await queue_phone(api, "voice")
     await phone_notifier.run_once()
     row = await outbox_row(api, call)
-    assert (row.state, row.last_error) == ("unknown", "ReadTimeout")
+    assert (row.state, row.last_error) == ("unknown", "ReadTimeout")  # no record to search: a person confirms
     advance(api, 3600)
     assert await phone_notifier.run_once() == 0  # not picked up again by itself
 

@@ -19,7 +19,12 @@ class OutboxMessage(Base):
     """A message the notifier must deliver, at least once; ``idem_key`` makes each one unique."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_ready", "next_attempt_at", postgresql_where=text("state = 'pending'")),)
+    # The claim's two halves, each served by its own small partial index (joined by a BitmapOr):
+    # messages ready to go (or to be looked up), and messages whose holder's lease ran out.
+    __table_args__ = (
+        Index("ix_outbox_ready", "next_attempt_at", postgresql_where=text("state IN ('pending', 'checking')")),
+        Index("ix_outbox_leased", "lease_until", postgresql_where=text("state IN ('sending', 'looking_up')")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     idem_key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -27,6 +32,8 @@ class OutboxMessage(Base):
     message: Mapped[dict[str, Any]] = mapped_column(JSONB)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("passive_case.id", ondelete="SET NULL"), index=True)
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminder.id"))
+    # pending → sending → sent | pending (retry) | dead; an ambiguous send: checking → looking_up →
+    # sent | pending | unknown (a person decides)
     state: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,14 +34,20 @@ class OutboxRepository:
         self.session = session
 
     async def claim(self, now: datetime, *, lease: timedelta, limit: int) -> Sequence[OutboxMessage]:
-        """Take up to ``limit`` ready messages (or ones whose sender died mid-lease) for ``lease``."""
+        """Take up to ``limit`` ready messages (or ones whose holder died mid-lease) for ``lease``.
+
+        A message whose send was ambiguous comes back as ``looking_up``: its vendor's records are
+        searched before anything is sent again, and the search does not count as an attempt.
+        """
+        lookup = OutboxMessage.state.in_(("checking", "looking_up"))
         ready = (select(OutboxMessage.id)
-                 .where(or_((OutboxMessage.state == "pending") & (OutboxMessage.next_attempt_at <= now),
-                            (OutboxMessage.state == "sending") & (OutboxMessage.lease_until < now)))
+                 .where(or_(OutboxMessage.state.in_(("pending", "checking")) & (OutboxMessage.next_attempt_at <= now),
+                            OutboxMessage.state.in_(("sending", "looking_up")) & (OutboxMessage.lease_until < now)))
                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
                  .with_for_update(skip_locked=True))
         stmt = (update(OutboxMessage).where(OutboxMessage.id.in_(ready.scalar_subquery()))
-                .values(state="sending", lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+                .values(state=case((lookup, "looking_up"), else_="sending"), lease_until=now + lease,
+                        attempts=case((lookup, OutboxMessage.attempts), else_=OutboxMessage.attempts + 1))
                 .returning(OutboxMessage))
         rows = (await self.session.execute(stmt)).scalars().all()
         return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from services.notifier.channels.base import Delivery, Outcome, SendResult
+from services.notifier.channels.base import Delivery, Found, LookupResult, Outcome, SendResult
 
 RETRYABLE_CODES = {"isp.SYSTEM_ERROR", "Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable"}
 _LIMIT_WINDOWS = (("分钟", 60.0), ("小时", 3600.0), ("天", 86400.0))
@@ -126,6 +126,34 @@ class AliyunSmsChannel(_PhoneChannel):
     def params(self, delivery: Delivery, mobile: str) -> dict[str, str]:
         return {"PhoneNumbers": mobile, "SignName": self.sign_name, "TemplateCode": self.template,
                 "TemplateParam": json.dumps(delivery.params, ensure_ascii=False), "OutId": _out_id(delivery)}
+
+    async def lookup(self, delivery: Delivery, sent_on: list[str]) -> LookupResult:
+        """QuerySendDetails by number and date, matched on our OutId (the BizId was in the lost answer).
+
+        SendStatus 1 (waiting for the handset's receipt) and 3 (delivered) mean it went out; 2 failed.
+        """
+        mobile = str(delivery.recipient.get("mobile") or "")
+        summary = f"QuerySendDetails {_mask(mobile)} out_id {_out_id(delivery)} dates {','.join(sent_on)}"
+        for day in sent_on:
+            params = {"PhoneNumber": mobile, "SendDate": day, "PageSize": "50", "CurrentPage": "1"}
+            try:
+                r = await self.rpc.client.post(self.rpc.endpoint, data=self.rpc.signed("QuerySendDetails", params))
+                data = r.json()
+                code = str(data["Code"])
+            except (httpx.TransportError, ValueError, KeyError, TypeError) as exc:
+                return LookupResult(Found.undecided, code=type(exc).__name__, request_summary=summary)
+            if code != "OK":
+                return LookupResult(Found.undecided, code=code, request_summary=summary,
+                                    response={"Code": code, "Message": str(data.get("Message", ""))[:200]})
+            details = (data.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+            mine = [d for d in details if isinstance(d, dict) and d.get("OutId") == _out_id(delivery)]
+            if mine:
+                status = int(mine[-1].get("SendStatus", 1))
+                response = {"SendStatus": status, "ErrCode": str(mine[-1].get("ErrCode", ""))[:60]}
+                found = Found.failed if status == 2 else Found.accepted
+                return LookupResult(found, provider_ref=_out_id(delivery), code=f"SendStatus={status}",
+                                    response=response, request_summary=summary)
+        return LookupResult(Found.absent, code="not_found", request_summary=summary)
 
 
 class AliyunVoiceChannel(_PhoneChannel):

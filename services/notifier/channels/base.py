@@ -37,6 +37,32 @@ class SendResult:
     request_summary: str = ""
 
 
+class Found(StrEnum):
+    """What the vendor's records say about a send whose answer was lost."""
+
+    accepted = "accepted"  # it went out: count it as sent
+    failed = "failed"  # the vendor took it but it did not reach the person: send again
+    absent = "absent"  # the vendor never saw it: safe to send again
+    undecided = "undecided"  # the lookup itself failed or the records are not in yet: look again later
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    found: Found
+    provider_ref: str | None = None
+    code: str | None = None
+    response: dict[str, Any] = field(default_factory=dict)
+    request_summary: str = ""
+
+
+class LookupChannel(Protocol):
+    """A channel whose vendor keeps records we can search by our own id (e.g. SMS ``OutId``)."""
+
+    async def lookup(self, delivery: Delivery, sent_on: list[str]) -> LookupResult:
+        """Find ``delivery`` among the vendor's records of the Beijing dates ``sent_on`` (yyyyMMdd)."""
+        ...
+
+
 class Channel(Protocol):
     name: str
 
