@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     feishu_base_url: str = "https://open.feishu.cn"
     feishu_robot_token: str | None = None
     feishu_robot_secret: str | None = None
+    # The district platform's API for the street's calls (签收, 回复); signed with district_secret.
+    # Unset: those calls go to the log.
+    district_api_url: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -21,7 +21,7 @@ from services.core.clock import SHANGHAI, Clock
 from services.core.db import transaction
 from services.core.org.models import Community
 from services.core.outbox.duty_models import DutyRun
-from services.core.timers.repository import TimerRepository
+from services.core.outbox.repository import OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ async def joint_meeting_reminder(session: AsyncSession, period: str, now: dateti
              "recipient": {"community_id": c.id, "mentioned_mobiles": []}, "message": {"text": text},
              "case_id": None, "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now,
              "created_at": now} for c in communities]
-    await TimerRepository(session).add_outbox(rows)
+    await OutboxRepository(session).add(rows)
     return {"communities": len(rows)}
 
 

@@ -94,7 +94,8 @@ class Notifier:
                 m for g in group for m in g.recipient.get("mentioned_mobiles") or []))
         text = "\n".join(str(g.message.get("text", "")) for g in group)
         delivery = Delivery(message.id, message.idem_key, recipient, text, robot_key=robot_key,
-                            params=dict(message.message.get("params") or {}))
+                            params=dict(message.message.get("params") or {}),
+                            event=dict(message.message.get("event") or {}))
         if channel is None:
             await self._record(group, SendResult(Outcome.permanent, code="no_such_channel",
                                                  request_summary=message.channel), 0)

@@ -14,6 +14,7 @@ from services.core.db import create_sessionmaker
 from services.core.worker_runtime import run_worker
 from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.base import Channel
+from services.notifier.channels.district import DistrictChannel
 from services.notifier.channels.log import LogChannel
 from services.notifier.channels.signed_robots import DingtalkRobotChannel, FeishuRobotChannel
 from services.notifier.channels.wecom_app import WecomAppChannel
@@ -22,7 +23,7 @@ from services.notifier.delivery import DeliveryPolicy, Notifier
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
-CHANNELS = ("wecom_robot", "wecom_app", "dingtalk", "feishu", "sms", "voice", "log")
+CHANNELS = ("wecom_robot", "wecom_app", "dingtalk", "feishu", "sms", "voice", "district", "log")
 
 
 def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
@@ -51,7 +52,9 @@ def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, C
     if s.feishu_robot_token:
         channels["feishu"] = FeishuRobotChannel(client, s.feishu_base_url, s.feishu_robot_token,
                                                 s.feishu_robot_secret)
-    for name in ("wecom_app", "dingtalk", "feishu", "sms", "voice"):
+    if s.district_api_url:
+        channels["district"] = DistrictChannel(client, s.district_api_url, s.district_secret)
+    for name in ("wecom_app", "dingtalk", "feishu", "sms", "voice", "district"):
         if isinstance(channels[name], LogChannel):
             log.warning("channel %s is not configured (or has no adapter yet): its messages go to the log", name)
     return channels

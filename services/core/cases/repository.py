@@ -45,6 +45,9 @@ class CaseRepository:
     async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
         await self.session.execute(insert(CaseEvent), list(rows))
 
+    async def add_event(self, row: dict[str, Any]) -> int:
+        return int((await self.session.execute(insert(CaseEvent).values(**row).returning(CaseEvent.id))).scalar_one())
+
     async def events(self, case_id: int) -> Sequence[CaseEvent]:
         stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
         return (await self.session.execute(stmt)).scalars().all()

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.core.cases import rules
+from services.core.cases import district_outbound, rules
 from services.core.cases.access import get_visible_case
 from services.core.cases.models import CaseEvent, PassiveCase
 from services.core.cases.repository import CaseRepository
@@ -95,8 +95,10 @@ async def apply_move(session: AsyncSession, case: PassiveCase, action: CaseActio
     case.updated_at = now
     await timers.on_move(session, case, action.value, now)  # plan or stop reminders, same transaction
     await session.flush()
-    await CaseRepository(session).add_events([event_row(
-        case.id, action.value, current.value, move.target.value, acting, now, data.note, event_data)])
+    event_id = await CaseRepository(session).add_event(event_row(
+        case.id, action.value, current.value, move.target.value, acting, now, data.note, event_data))
+    if acting.actor != Actor.district:  # the district's own moves are not echoed back to it
+        await district_outbound.report_move(session, case, action, event_id, now)
     return case
 
 

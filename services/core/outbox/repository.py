@@ -52,6 +52,12 @@ class OutboxRepository:
         rows = (await self.session.execute(stmt)).scalars().all()
         return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
 
+    async def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Queue messages; one already queued under the same ``idem_key`` is left as it is."""
+        if rows:
+            await self.session.execute(insert(OutboxMessage).on_conflict_do_nothing(
+                index_elements=[OutboxMessage.idem_key]), list(rows))
+
     async def robot_key(self, community_id: int | None) -> str | None:
         if community_id is None:
             return None

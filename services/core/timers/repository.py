@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.org.models import Person
-from services.core.outbox.models import OutboxMessage
 from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, Reminder
 
 NOTIFY_CHANNEL = "liandong_timers"
@@ -45,11 +43,6 @@ class TimerRepository:
         self.session.add(reminder)
         await self.session.flush()
         return reminder
-
-    async def add_outbox(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(OutboxMessage).on_conflict_do_nothing(
-                index_elements=[OutboxMessage.idem_key]), list(rows))
 
     async def reminders_of(self, case_id: int) -> Sequence[Reminder]:
         stmt = select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.id)

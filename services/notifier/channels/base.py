@@ -25,6 +25,7 @@ class Delivery:
     text: str
     robot_key: str | None = None  # the community group's WeCom robot (a credential)
     params: dict[str, str] = field(default_factory=dict)  # template variables (SMS, voice)
+    event: dict[str, Any] = field(default_factory=dict)  # the body of a call to the district platform
 
 
 @dataclass(frozen=True)
