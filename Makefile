@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean
+.PHONY: install run demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(STAMP) ## create the virtualenv and install the project with its dev 
 
 run: install ## migrate, seed the demo street, start api + escalator + notifier (embedded Postgres without DATABASE_URL)
 	LIANDONG_ENV=$${LIANDONG_ENV:-dev} $(VENV)/bin/liandong run
+
+demo: install ## with `make run` going in another terminal: a case pushed, reminded, escalated, accepted, in a minute
+	LIANDONG_ENV=$${LIANDONG_ENV:-dev} $(VENV)/bin/liandong demo
 
 test: install ## the whole suite against a real Postgres (DATABASE_URL, else a fresh embedded one)
 	$(PY) -m pytest

@@ -138,10 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--name", default="系统管理员")
     s = sub.add_parser("seed-demo", help="create the demo street unless one exists")
     s.add_argument("--force", action="store_true", help="allow outside LIANDONG_ENV=dev")
+    d = sub.add_parser("demo", help="play the district platform against a running system (see `make run`)")
+    d.add_argument("--api", default=None, help="the api's base URL (default: from LIANDONG_API_HOST/PORT)")
+    d.add_argument("--seconds-per-minute", type=float, default=1.0,
+                   help="how long one minute of the policy lasts in the demo (default 1 s)")
     args = parser.parse_args(argv)
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    if args.command == "demo":  # talks to a running system over HTTP; needs no database of its own
+        from services.walkthrough import Walkthrough
+
+        base = args.api or f"http://{settings.api_host}:{settings.api_port}"
+        return Walkthrough(base, settings.district_secret, seconds_per_minute=args.seconds_per_minute).run()
     settings = resolve_database_url(settings)
     if args.command == "api":
         _serve_api(settings)

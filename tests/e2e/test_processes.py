@@ -122,3 +122,25 @@ def test_escalator_process_fires_a_compressed_chain(processes: dict[str, int]) -
         assert len(client.get("/api/v1/tasks", headers=operator).json()) == 1
     metrics = httpx.get(f"http://127.0.0.1:{processes['escalator']}/metrics").text
     assert 'liandong_escalator_timers_total{outcome="fired"} 2.0' in metrics
+
+
+def test_liandong_demo_walks_a_case_through_the_chain(processes: dict[str, int]) -> None:
+    """`liandong demo` against the running processes: pushed, reminded three times, accepted, restored."""
+    env = {**os.environ, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT_SECRET,
+           "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_LOG_LEVEL": "WARNING"}
+    done = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--api",
+                           f"http://127.0.0.1:{processes['api']}", "--seconds-per-minute", "0.2"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    out = done.stdout
+    print(out)
+    assert done.returncode == 0, out + done.stderr
+    assert "district platform pushed case JF-DEMO-" in out
+    fired = [line for line in out.splitlines() if "reminder fired:" in line]
+    assert [f.split("reminder fired: ")[1].split(" via")[0] for f in fired] == [
+        "接单提醒（微信@）", "接单提醒（电话）", "接单超时上报"]
+    assert "handler accepts the case → accepted" in out and "acceptance policy restored" in out
+    with httpx.Client(base_url=f"http://127.0.0.1:{processes['api']}") as client:
+        token = client.post("/api/v1/auth/token", data={"username": "supervisor", "password": DEMO_PASSWORD})
+        active = client.get("/api/v1/policies", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        acceptance = next(p for p in active.json() if p["kind"] == "acceptance")
+        assert [n["offset_seconds"] for n in acceptance["nodes"]] == [600, 1200, 1500]  # put back as it was
