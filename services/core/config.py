@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     notifier_mode: Literal["log", "live"] = "log"
     # Messages of one batch in flight at once (each waits on its vendor, not on the others).
     notifier_concurrency: int = Field(default=8, ge=1, le=256)
+    # How long a claimed message is held before another notifier may take it (its holder died).
+    notifier_lease_seconds: int = Field(default=60, ge=1, le=3600)
     wecom_robot_base_url: str = "https://qyapi.weixin.qq.com"
     # Alibaba Cloud SMS (SendSms) and voice (SingleCallByTts); unset: those channels go to the log.
     aliyun_access_key_id: str | None = None

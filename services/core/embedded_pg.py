@@ -33,6 +33,19 @@ def start_embedded_postgres(pgdata: Path, *, fresh: bool = False, keep_running: 
     return url
 
 
+def restart_embedded_postgres(pgdata: Path, *, mode: str = "immediate") -> None:
+    """Restart the cluster in ``pgdata`` (fault tests): ``immediate`` is a crash, with recovery after."""
+    from pgserver import _commands
+
+    pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-m", mode, "-w", "restart"], pgdata=pgdata.resolve(), user=user, timeout=60)
+
+
+def stop_embedded_postgres(pgdata: Path) -> None:
+    _stop_quietly(pgdata.resolve())
+
+
 def _stop_quietly(pgdata: Path) -> None:
     try:
         from pgserver import _commands

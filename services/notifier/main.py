@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -68,7 +69,8 @@ async def main(settings: Settings) -> None:
         async def tick(engine: AsyncEngine, wake: asyncio.Event) -> float | None:
             if "n" not in state:
                 state["n"] = Notifier(create_sessionmaker(engine), channels, SystemClock(),
-                                      DeliveryPolicy(concurrency=settings.notifier_concurrency))
+                                      DeliveryPolicy(concurrency=settings.notifier_concurrency,
+                                                     lease=timedelta(seconds=settings.notifier_lease_seconds)))
             while await state["n"].run_once() > 0:
                 pass
             return POLL_SECONDS

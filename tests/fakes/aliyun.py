@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -61,7 +61,10 @@ def _answer(code: str, message: str, **extra: Any) -> JSONResponse:
 
 def build_app(state: FakeAliyunState) -> Starlette:
     async def rpc(request: Request) -> Response:
-        form = dict((await request.form()).items())
+        try:
+            form = dict((await request.form()).items())
+        except ClientDisconnect:  # the caller died mid-request (crash tests): nothing arrived
+            return Response(status_code=499)
         params = {k: str(v) for k, v in form.items()}
         if state.script:
             scripted = state.script.popleft()
@@ -116,4 +119,11 @@ def build_app(state: FakeAliyunState) -> Starlette:
             return _answer("OK", "OK", CallId=f"{len(state.accepted)}^100")
         return _answer("InvalidAction.NotFound", f"unknown action {action}")
 
-    return Starlette(routes=[Route("/", rpc, methods=["POST"])])
+    async def control_accepted(request: Request) -> Response:
+        """What the vendor took (and bills): one entry per accepted SMS or call."""
+        return JSONResponse([{"Action": p.get("Action"), "OutId": p.get("OutId"),
+                              "PhoneNumbers": p.get("PhoneNumbers") or p.get("CalledNumber")}
+                             for p in state.accepted if "scripted_delay" not in p])
+
+    return Starlette(routes=[Route("/", rpc, methods=["POST"]),
+                             Route("/__fake__/accepted", control_accepted, methods=["GET"])])
