@@ -27,7 +27,7 @@ from services.escalator import duties
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # the safety net when a NOTIFY is lost (e.g. the listening connection dropped)
-BATCH = 500
+BATCH = 1000
 
 LATENESS = Histogram("liandong_escalator_timer_lateness_seconds", "fired_at - due_at",
                      buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60))
