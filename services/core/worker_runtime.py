@@ -8,6 +8,7 @@ import signal
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
+import asyncpg
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import Gauge
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import services.core.models  # noqa: F401  (every table registered: the ORM resolves foreign keys by name)
 from services.core.config import Settings
-from services.core.db import create_engine
+from services.core.db import create_engine, plain_url
 from services.core.ops import attach_ops
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,25 @@ async def _sleep(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> No
         for w in waiters:
             w.cancel()
         wake.clear()
+
+
+class Listener:
+    """LISTEN on a channel and set ``wake`` on each NOTIFY; reconnects on the next ``ensure`` after a
+    drop (a Postgres restart). The bounded poll of the worker loop covers the gap."""
+
+    def __init__(self, database_url: str, channel: str) -> None:
+        self.database_url = database_url
+        self.channel = channel
+        self.conn: asyncpg.Connection | None = None
+
+    async def ensure(self, wake: asyncio.Event) -> None:
+        if self.conn is not None and not self.conn.is_closed():
+            return
+        try:
+            self.conn = await asyncpg.connect(plain_url(self.database_url))
+            await self.conn.add_listener(self.channel, lambda *_: wake.set())
+        except (OSError, asyncpg.PostgresError):
+            log.warning("cannot LISTEN on %s; polling", self.channel)
 
 
 def ops_app(process: str, engine: AsyncEngine) -> FastAPI:

@@ -12,17 +12,16 @@ import asyncio
 import logging
 from datetime import datetime
 
-import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.core.clock import SHANGHAI, Clock, SystemClock
 from services.core.config import Settings
-from services.core.db import create_sessionmaker, plain_url, transaction
+from services.core.db import create_sessionmaker, transaction
 from services.core.timers.firing import Fired, fire_due, next_due_at
 from services.core.timers.repository import NOTIFY_CHANNEL
-from services.core.worker_runtime import run_worker
+from services.core.worker_runtime import Listener, run_worker
 from services.escalator import duties
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ class Escalator:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.listener: asyncpg.Connection | None = None
+        self.listener = Listener(settings.database_url or "", NOTIFY_CHANNEL)
         self.scheduler: AsyncIOScheduler | None = None
 
     async def _start_calendar(self, engine: AsyncEngine) -> None:
@@ -52,12 +51,6 @@ class Escalator:
         self.scheduler = AsyncIOScheduler(timezone=SHANGHAI)
         duties.schedule(self.scheduler, sessionmaker, self.clock)
         self.scheduler.start()
-
-    async def _listen(self, wake: asyncio.Event) -> None:
-        if self.listener is not None and not self.listener.is_closed():
-            return
-        self.listener = await asyncpg.connect(plain_url(self.settings.database_url or ""))
-        await self.listener.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
 
     async def _batch(self, sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[list[Fired], datetime | None]:
         """One batch in one transaction; a short batch also reads the next due time."""
@@ -80,10 +73,7 @@ class Escalator:
         """Fire everything due, then say how long to sleep until the next due timer."""
         if self.scheduler is None:
             await self._start_calendar(engine)
-        try:
-            await self._listen(wake)
-        except (OSError, asyncpg.PostgresError):
-            log.warning("cannot LISTEN; polling every %.1f s", POLL_SECONDS)
+        await self.listener.ensure(wake)
         sessionmaker = create_sessionmaker(engine)
         fired, next_due = await self._batch(sessionmaker)
         if len(fired) == BATCH:

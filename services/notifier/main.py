@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.core.clock import SystemClock
 from services.core.config import Settings
 from services.core.db import create_sessionmaker
-from services.core.worker_runtime import run_worker
+from services.core.worker_runtime import Listener, run_worker
 from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.base import Channel
 from services.notifier.channels.district import DistrictChannel
@@ -24,6 +24,7 @@ from services.notifier.delivery import DeliveryPolicy, Notifier
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+OUTBOX_CHANNEL = "liandong_outbox"  # NOTIFYed by the escalator's firing statement
 CHANNELS = ("wecom_robot", "wecom_app", "dingtalk", "feishu", "sms", "voice", "district", "log")
 
 
@@ -65,8 +66,10 @@ async def main(settings: Settings) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
         channels = build_channels(settings, client)
         state: dict[str, Notifier] = {}
+        listener = Listener(settings.database_url or "", OUTBOX_CHANNEL)
 
         async def tick(engine: AsyncEngine, wake: asyncio.Event) -> float | None:
+            await listener.ensure(wake)  # the escalator NOTIFYs when it queues reminders
             if "n" not in state:
                 state["n"] = Notifier(create_sessionmaker(engine), channels, SystemClock(),
                                       DeliveryPolicy(concurrency=settings.notifier_concurrency,
