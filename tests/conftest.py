@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -89,7 +90,12 @@ def database_url(new_database: object) -> str:
     return url
 
 
+# Uploaded files of the tests go to a temporary directory, not the checkout's .data.
+TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="liandong-test-"))
+
+
 def test_settings(url: str, **overrides: object) -> Settings:
+    overrides.setdefault("data_dir", TEST_DATA_DIR)
     return Settings(env="test", database_url=url, jwt_secret=JWT_SECRET, district_secret=DISTRICT_SECRET,
                     **overrides)  # type: ignore[arg-type]
 

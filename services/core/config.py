@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Acceptance later than this after dispatch is an acceptance timeout (接单超时), SPEC §3.
     acceptance_timeout_minutes: int = Field(default=10, ge=1)
 
+    # Active cases (主动案件): photo limits, the duplicate hint, the handling time of valid cases.
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    upload_max_files: int = Field(default=9, ge=1, le=50)
+    duplicate_window_hours: float = Field(default=24, gt=0)
+    duplicate_radius_m: float = Field(default=50, gt=0)
+    active_case_handling_hours: float = Field(default=72, gt=0)
     # Batches the escalator fires side by side while a backlog lasts (a burst, a restart after downtime).
     escalator_lanes: int = Field(default=4, ge=1, le=32)
     # Where reminders go: "log" writes them to the log (development, demos); "live" sends them.

@@ -1,8 +1,10 @@
 """Every table, imported once so Alembic and the tests see the whole schema."""
 
+from services.core.active.models import ActiveCase
 from services.core.cases.models import CaseEvent, DistrictEvent, PassiveCase
 from services.core.categories.models import Category
 from services.core.db import Base
+from services.core.files.models import Attachment
 from services.core.org.models import Community, Grid, OperatorCommunity, Person, PersonRole, Street
 from services.core.outbox.duty_models import DutyRun
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
@@ -11,6 +13,8 @@ from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTas
 metadata = Base.metadata
 
 __all__ = [
+           "ActiveCase",
+           "Attachment",
            "CaseEvent",
            "CaseTimer",
            "Category",

@@ -1,0 +1,123 @@
+"""Active cases (主动案件): grid workers report (with photos), operators audit, everyone in scope reads."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import Response
+
+from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
+from services.api.schemas import ActiveCaseOut, ActiveCasePageOut, AuditIn, PhotoOut
+from services.core.active import service
+from services.core.active.models import ActiveCase
+from services.core.active.rules import AuditStatus
+from services.core.config import Settings
+from services.core.errors import InvalidInput
+from services.core.files.storage import LocalFileStore
+
+router = APIRouter(prefix="/api/v1", tags=["active cases"])
+
+
+def limits(settings: Settings) -> service.ActiveCaseLimits:
+    return service.ActiveCaseLimits(
+        max_photo_bytes=settings.upload_max_bytes, max_photos=settings.upload_max_files,
+        duplicate_window=timedelta(hours=settings.duplicate_window_hours),
+        duplicate_radius_m=settings.duplicate_radius_m,
+        handling_time=timedelta(hours=settings.active_case_handling_hours))
+
+
+def store(settings: Settings) -> LocalFileStore:
+    return LocalFileStore(settings.data_dir / "files")
+
+
+def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut:
+    result = ActiveCaseOut.model_validate(case)
+    result.photos = photos or []
+    return result
+
+
+async def _read(files: list[UploadFile], field: str, stage: str, max_bytes: int) -> list[service.Upload]:
+    uploads = []
+    for f in files:
+        data = await f.read(max_bytes + 1)  # one byte more than allowed is enough to refuse it
+        uploads.append(service.Upload(field, stage, f.filename, data))
+    return uploads
+
+
+@router.post("/active-cases", response_model=ActiveCaseOut, status_code=status.HTTP_201_CREATED,
+             summary="Report an active case (multipart: fields and photos)")
+async def report(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
+                 category_code: Annotated[str, Form(max_length=32)],
+                 description: Annotated[str, Form(max_length=4000)],
+                 grid_id: Annotated[int | None, Form()] = None,
+                 address: Annotated[str | None, Form(max_length=200)] = None,
+                 lat: Annotated[Decimal | None, Form(ge=-90, le=90)] = None,
+                 lng: Annotated[Decimal | None, Form(ge=-180, le=180)] = None,
+                 self_handled: Annotated[bool, Form()] = False,
+                 photos_before: Annotated[list[UploadFile] | None, File()] = None,
+                 photos_after: Annotated[list[UploadFile] | None, File()] = None) -> ActiveCaseOut:
+    """A grid worker's report in their own grid (``grid_id`` may be left out by someone with one grid).
+    自发自处: ``self_handled=true`` with at least one photo before and one after; it is handled at once."""
+    lim = limits(settings)
+    uploads = [*await _read(photos_before or [], "photos_before", "before", lim.max_photo_bytes),
+               *await _read(photos_after or [], "photos_after", "after", lim.max_photo_bytes)]
+    if grid_id is None:
+        grids = await service.ActiveCaseRepository(session).grids_of_worker(principal.person_id)
+        if len(grids) != 1:
+            raise InvalidInput("grid_id", "say which of your grids" if grids else "you hold no grid",
+                               code="field_required")
+        grid_id = grids[0].id
+    case = await service.report(session, principal, service.NewActiveCase(
+        grid_id, category_code, description, address, lat, lng, self_handled), uploads, store(settings),
+        now=clock.now(), limits=lim)
+    photos = await service.photos_of(session, principal, case.id)
+    return out(case, [PhotoOut.model_validate(p) for p in photos])
+
+
+@router.get("/active-cases", response_model=ActiveCasePageOut)
+async def list_cases(session: SessionDep, principal: PrincipalDep,
+                     community_id: int | None = None, grid_id: int | None = None, reporter_id: int | None = None,
+                     category_id: int | None = None,
+                     audit_status: Annotated[AuditStatus | None, Query()] = None,
+                     self_handled: bool | None = None,
+                     reported_from: datetime | None = None, reported_to: datetime | None = None,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> ActiveCasePageOut:
+    filters: dict[str, object] = {"community_id": community_id, "grid_id": grid_id, "reporter_id": reporter_id,
+               "category_id": category_id, "audit_status": audit_status.value if audit_status else None,
+               "self_handled": self_handled, "reported_from": reported_from, "reported_to": reported_to}
+    total, rows = await service.search(session, principal, filters, limit=limit, offset=offset)
+    return ActiveCasePageOut(total=total, limit=limit, offset=offset, items=[out(r) for r in rows])
+
+
+@router.get("/active-cases/{case_id}", response_model=ActiveCaseOut)
+async def get_case(case_id: int, session: SessionDep, principal: PrincipalDep) -> ActiveCaseOut:
+    case = await service.get_visible(session, principal, case_id)
+    photos = await service.photos_of(session, principal, case_id)
+    return out(case, [PhotoOut.model_validate(p) for p in photos])
+
+
+@router.post("/active-cases/{case_id}/audit", response_model=ActiveCaseOut, summary="审核: valid, invalid or false")
+async def audit(case_id: int, body: AuditIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                settings: SettingsDep) -> ActiveCaseOut:
+    case = await service.audit(session, principal, case_id, AuditStatus(body.result), body.note, now=clock.now(),
+                               limits=limits(settings))
+    return out(case)
+
+
+@router.post("/active-cases/{case_id}/handle", response_model=ActiveCaseOut,
+             summary="Mark a valid case handled (one that was not self-handled)")
+async def handle(case_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> ActiveCaseOut:
+    return out(await service.handle(session, principal, case_id, now=clock.now()))
+
+
+@router.get("/attachments/{attachment_id}", summary="A photo, to those who may see what it belongs to",
+            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+async def attachment(attachment_id: int, session: SessionDep, principal: PrincipalDep,
+                     settings: SettingsDep) -> Response:
+    found = await service.photo(session, principal, attachment_id)
+    return Response(store(settings).get(found.storage_key), media_type=found.content_type,
+                    headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
