@@ -142,12 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--api", default=None, help="the api's base URL (default: from LIANDONG_API_HOST/PORT)")
     d.add_argument("--seconds-per-minute", type=float, default=1.0,
                    help="how long one minute of the policy lasts in the demo (default 1 s)")
+    d.add_argument("--force", action="store_true",
+                   help="allow outside LIANDONG_ENV=dev (it edits the live acceptance policy for a minute)")
     args = parser.parse_args(argv)
 
     settings = get_settings()
     configure_logging(settings.log_level)
     if args.command == "demo":  # talks to a running system over HTTP; needs no database of its own
         from services.walkthrough import Walkthrough
+
+        if settings.env != "dev" and not args.force:
+            print("the demo compresses the live acceptance policy; use LIANDONG_ENV=dev or --force", file=sys.stderr)
+            return 2
 
         base = args.api or f"http://{settings.api_host}:{settings.api_port}"
         return Walkthrough(base, settings.district_secret, seconds_per_minute=args.seconds_per_minute).run()

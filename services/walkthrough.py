@@ -10,6 +10,7 @@ Talks to the system only over its public HTTP API, like the real district platfo
 from __future__ import annotations
 
 import json
+import signal
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -20,6 +21,10 @@ import httpx
 from services.core.cases.district_contract import sign
 from services.core.clock import SHANGHAI
 from services.core.demo import DEMO_PASSWORD
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Walkthrough:
@@ -50,6 +55,9 @@ class Walkthrough:
         original = next(p for p in active if p["kind"] == "acceptance")
         compressed = [{**n, "offset_seconds": max(1, round(n["offset_seconds"] * self.scale))}
                       for n in original["nodes"]]
+        # SIGTERM/SIGHUP end the demo like Ctrl-C does: through ``finally``, which puts the policy back.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _interrupt)
         self._put_policy(sup, compressed, original.get("quiet_hours"))
         self.say("acceptance policy compressed for the demo: " + ", ".join(
             f"{n['label']} +{n['offset_seconds']}s" for n in compressed))

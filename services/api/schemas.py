@@ -314,8 +314,9 @@ class TimerOut(Orm):
 
 class TaskOut(Orm):
     id: int
-    case_id: int
-    reminder_id: int
+    case_id: int | None
+    reminder_id: int | None
+    outbox_id: int | None
     label: str
     call_person_ids: list[int]
     due_at: datetime
@@ -325,8 +326,8 @@ class PolicyNodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.]{1,40}$")]
     label: Name
-    channels: list[Literal["wecom_robot", "wecom_app", "sms", "voice", "operator_task", "log"]] = Field(
-        min_length=1, max_length=6)
+    channels: list[Literal["wecom_robot", "wecom_app", "dingtalk", "feishu", "sms", "voice", "operator_task",
+                           "log"]] = Field(min_length=1, max_length=8)
     recipients: list[str] = Field(min_length=1, max_length=12)
     offset_seconds: int | None = Field(default=None, ge=1, le=30 * 86400)
     fraction: tuple[int, int] | None = None

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     duplicate_radius_m: float = Field(default=50, gt=0)
     active_case_handling_hours: float = Field(default=72, gt=0)
     # Batches the escalator fires side by side while a backlog lasts (a burst, a restart after downtime).
-    escalator_lanes: int = Field(default=4, ge=1, le=32)
+    escalator_lanes: int = Field(default=4, ge=1, le=8)  # each lane holds a connection of the worker's pool
     # Where reminders go: "log" writes them to the log (development, demos); "live" sends them.
     notifier_mode: Literal["log", "live"] = "log"
     # Messages of one batch in flight at once (each waits on its vendor, not on the others).

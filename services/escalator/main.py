@@ -79,7 +79,9 @@ class Escalator:
         if len(fired) == BATCH:
             # A backlog (a burst, a restart after downtime): drain it in lanes, one lane's Python
             # overlapping another's SQL.
-            lanes = await asyncio.gather(*(self._drain(sessionmaker) for _ in range(self.settings.escalator_lanes)))
+            async with asyncio.TaskGroup() as group:  # one lane failing cancels the others
+                tasks = [group.create_task(self._drain(sessionmaker)) for _ in range(self.settings.escalator_lanes)]
+            lanes = [t.result() for t in tasks]
             fired = [f for lane, _ in lanes for f in lane]
             next_due = min((due for _, due in lanes if due is not None), default=None)
         now = self.clock.now()

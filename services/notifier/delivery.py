@@ -12,12 +12,14 @@ call has no record to search by, so a person confirms it by phone.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,6 +46,10 @@ class DeliveryPolicy:
     # An ambiguous SMS is searched for in the vendor's records this long after (they appear within
     # seconds), and again at this interval while the search is undecided, up to ``max_age``.
     lookup_delay: timedelta = timedelta(seconds=60)
+    # Calls to the district must outlive its outages: many attempts over days, not 8 over minutes.
+    patient_channels: frozenset[str] = frozenset({"district"})
+    patient_max_attempts: int = 500
+    patient_max_age: timedelta = timedelta(days=7)
     # Sliding-window limits per sender: WeCom robots take 20 messages a minute.
     # WeCom app: 30 a minute per (app, person), beyond which WeCom drops messages without an error.
     # DingTalk: 20 a minute per robot. Feishu: 100 a minute per robot (its 5 a second is left to the
@@ -51,6 +57,21 @@ class DeliveryPolicy:
     limits: tuple[tuple[str, int, timedelta], ...] = (
         ("wecom_robot:", 20, timedelta(seconds=60)), ("wecom_app:", 30, timedelta(seconds=60)),
         ("dingtalk:", 20, timedelta(seconds=60)), ("feishu:", 100, timedelta(seconds=60)))
+
+
+_Result = tuple[list[OutboxMessage], SendResult, int, str | None]  # group, result, latency ms, rate key
+
+
+def short_key(rate_key: str) -> str:
+    """Rate keys are stored in 80 characters; a long one (a long WeCom userid) keeps its prefix and a hash."""
+    if len(rate_key) <= 80:
+        return rate_key
+    return f"{rate_key[:40]}#{hashlib.sha256(rate_key.encode()).hexdigest()[:24]}"
+
+
+def clip(value: str | None, size: int) -> str | None:
+    """Vendor-supplied text cut to its column: a long answer must not make the record fail."""
+    return None if value is None else value[:size]
 
 
 class Notifier:
@@ -61,7 +82,7 @@ class Notifier:
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
         self.rng = rng or random.Random()
-        self._unrecorded: list[tuple[list[OutboxMessage], SendResult, int, str | None]] = []
+        self._unrecorded: list[tuple[_Result, asyncio.Future[None]]] = []
         self._recording = asyncio.Lock()
 
     async def run_once(self, limit: int = 50) -> int:
@@ -76,7 +97,10 @@ class Notifier:
 
         async def one(group: list[OutboxMessage]) -> None:
             async with gate:
-                await self._deliver(group)
+                try:
+                    await self._deliver(group)
+                except Exception:  # one message's failure must not stop the batch; its lease brings it back
+                    log.exception("delivering outbox %s failed", [m.id for m in group])
 
         await asyncio.gather(*(one(g) for g in merge_group_messages(batch)))
         return len(batch)
@@ -94,7 +118,7 @@ class Notifier:
                 m for g in group for m in g.recipient.get("mentioned_mobiles") or []))
         text = "\n".join(str(g.message.get("text", "")) for g in group)
         delivery = Delivery(message.id, message.idem_key, recipient, text, robot_key=robot_key,
-                            params=dict(message.message.get("params") or {}),
+                            attempt=message.attempts, params=dict(message.message.get("params") or {}),
                             event=dict(message.message.get("event") or {}))
         if channel is None:
             await self._record(group, SendResult(Outcome.permanent, code="no_such_channel",
@@ -103,6 +127,10 @@ class Notifier:
         if message.state == "looking_up":
             await self._look_up(message, channel, delivery)
             return
+        if message.attempts > self._max_attempts(message) + 2:  # reclaimed again and again, never recorded
+            await self._record(group, SendResult(Outcome.permanent, code="stuck",
+                                                 request_summary="claimed past its attempts without an outcome"), 0)
+            return
         rate_key = channel.rate_key(delivery)
         if rate_key is not None:
             wait = await self._take_slot(rate_key)
@@ -110,7 +138,7 @@ class Notifier:
                 async with transaction(self.sessionmaker) as session:
                     for m in group:
                         await OutboxRepository(session).finish(
-                            m.id, state="pending", attempts=m.attempts - 1,
+                            m.id, held=m.lease_until, state="pending", attempts=m.attempts - 1,
                             next_attempt_at=self.clock.now() + timedelta(seconds=wait))
                 return
         started = time.perf_counter()
@@ -125,26 +153,31 @@ class Notifier:
         if lookup is None:  # the channel lost its lookup (a configuration change): a person decides
             found = LookupResult(Found.undecided, code="no_lookup", request_summary=message.channel)
         else:
-            days = sorted({(now - back).astimezone(SHANGHAI).strftime("%Y%m%d") for back in (timedelta(0), LOOKBACK)})
+            days = beijing_dates(message.created_at, now)  # the ambiguous send happened in between
             found = await lookup(delivery, days)
         latency_ms = int((time.perf_counter() - started) * 1000)
         async with transaction(self.sessionmaker) as session:
             repo = OutboxRepository(session)
+            finish = partial(repo.finish, message.id, held=message.lease_until)  # only while the lease is ours
             await repo.record_attempt({
                 "outbox_id": message.id, "attempt": message.attempts, "channel": message.channel,
-                "outcome": f"lookup_{found.found.value}", "code": found.code, "provider_ref": found.provider_ref,
+                "outcome": f"lookup_{found.found.value}", "code": clip(found.code, 60),
+                "provider_ref": clip(found.provider_ref, 100),
                 "request_summary": found.request_summary[:300], "response": found.response,
                 "latency_ms": latency_ms, "started_at": now})
             if found.found == Found.accepted:
-                await repo.finish(message.id, state="sent", sent_at=now, last_error=None)
+                await finish(state="sent", sent_at=now, last_error=None)
             elif found.found in (Found.failed, Found.absent) and not self._exhausted(message):
-                await repo.finish(message.id, state="pending", next_attempt_at=now, last_error=found.code)
+                await finish(state="pending", next_attempt_at=now, last_error=found.code)
             elif found.found == Found.undecided and lookup is not None and (
-                    now - message.created_at <= self.policy.max_age):
-                await repo.finish(message.id, state="checking", next_attempt_at=now + self.policy.lookup_delay,
+                    now - message.created_at <= self._max_age(message)):
+                await finish(state="checking", next_attempt_at=now + self.policy.lookup_delay,
                                   last_error=found.code)
+            elif found.found in (Found.failed, Found.absent):  # not delivered, and out of attempts
+                await finish(state="dead", last_error=found.code)
+                await repo.alert_operators(message, f"通知失败（{message.channel}）：请电话联系", now)
             else:
-                await repo.finish(message.id, state="unknown", last_error=found.code)
+                await finish(state="unknown", last_error=found.code)
                 await repo.alert_operators(message, f"通知状态不明（{message.channel}）：请电话确认", now)
         RESULTS.labels(message.channel, f"lookup_{found.found.value}").inc()
 
@@ -152,33 +185,47 @@ class Notifier:
         for prefix, limit, window in self.policy.limits:
             if rate_key.startswith(prefix):
                 async with transaction(self.sessionmaker) as session:
-                    return await OutboxRepository(session).take_slot(rate_key, self.clock.now(), limit=limit,
-                                                                     window=window)
+                    return await OutboxRepository(session).take_slot(short_key(rate_key), self.clock.now(),
+                                                                     limit=limit, window=window)
         return 0.0
 
     async def _record(self, group: list[OutboxMessage], result: SendResult, latency_ms: int,
                       rate_key: str | None = None) -> None:
-        """Write a result, and return once it is committed.
+        """Write a result, and return once it is committed (raise if it could not be).
 
         Group commit: results that finish while a write is in flight wait for it and then go in the
         next one together, so a message is recorded right after its send (the duplicate window
-        stays one write long) while a busy notifier pays one transaction per many messages.
+        stays one write long) while a busy notifier pays one transaction per many messages. If a
+        shared write fails, each result is written on its own, so one bad result fails only itself.
         """
-        self._unrecorded.append((group, result, latency_ms, rate_key))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unrecorded.append(((group, result, latency_ms, rate_key), done))
         async with self._recording:
-            if not self._unrecorded:
-                return  # the write that just finished took ours too
-            items, self._unrecorded = self._unrecorded, []
-            await self._write(items)
+            if not done.done():  # not taken by the write that just finished
+                items, self._unrecorded = self._unrecorded, []
+                try:
+                    await self._write([item for item, _ in items])
+                    for _, fut in items:
+                        fut.set_result(None)
+                except Exception:
+                    log.exception("a shared write of %d results failed; writing them one by one", len(items))
+                    for item, fut in items:
+                        try:
+                            await self._write([item])
+                            fut.set_result(None)
+                        except Exception as exc:
+                            fut.set_exception(exc)
+        await done
 
-    async def _write(self, items: list[tuple[list[OutboxMessage], SendResult, int, str | None]]) -> None:
+    async def _write(self, items: list[_Result]) -> None:
         now = self.clock.now()
         sent = [(m, r, ms) for group, r, ms, _ in items if r.outcome == Outcome.sent for m in group]
         async with transaction(self.sessionmaker) as session:
             repo = OutboxRepository(session)
             if sent:  # the common case, in one statement
                 await repo.record_sent([{
-                    "id": m.id, "attempt": m.attempts, "channel": m.channel, "code": r.code, "ref": r.provider_ref,
+                    "id": m.id, "attempt": m.attempts, "channel": m.channel, "code": clip(r.code, 60),
+                    "ref": clip(r.provider_ref, 100), "lease_until": m.lease_until,
                     "summary": r.request_summary[:300], "response": r.response, "latency_ms": ms} for m, r, ms in sent],
                     now)
             for group, result, latency_ms, rate_key in items:
@@ -189,39 +236,48 @@ class Notifier:
 
     async def _apply(self, repo: OutboxRepository, message: OutboxMessage, result: SendResult, latency_ms: int,
                      rate_key: str | None, now: datetime) -> None:
+        finish = partial(repo.finish, message.id, held=message.lease_until)  # only while the lease is ours
         await repo.record_attempt({
             "outbox_id": message.id, "attempt": message.attempts, "channel": message.channel,
-            "outcome": result.outcome.value, "code": result.code, "provider_ref": result.provider_ref,
+            "outcome": result.outcome.value, "code": clip(result.code, 60),
+            "provider_ref": clip(result.provider_ref, 100),
             "request_summary": result.request_summary[:300], "response": result.response,
             "latency_ms": latency_ms, "started_at": now})
         if result.outcome == Outcome.rate_limited:
             wait = timedelta(seconds=result.retry_after or 60)
             if rate_key is not None:
-                await repo.pause(rate_key, now + wait)
-            await repo.finish(message.id, state="pending", attempts=message.attempts - 1,
+                await repo.pause(short_key(rate_key), now + wait)
+            await finish(state="pending", attempts=message.attempts - 1,
                               next_attempt_at=now + wait, last_error=result.code)
         elif result.outcome == Outcome.retryable and not self._exhausted(message):
-            await repo.finish(message.id, state="pending", next_attempt_at=now + self._backoff(message.attempts),
+            await finish(state="pending", next_attempt_at=now + self._backoff(message.attempts),
                               last_error=result.code)
         elif result.outcome == Outcome.ambiguous and hasattr(self.channels.get(message.channel), "lookup"):
             # Possibly delivered (a billable SMS): never resent before the vendor's records say it is not.
-            await repo.finish(message.id, state="checking", next_attempt_at=now + self.policy.lookup_delay,
+            await finish(state="checking", next_attempt_at=now + self.policy.lookup_delay,
                               last_error=result.code)
         elif result.outcome == Outcome.ambiguous:
             # Possibly delivered, and nothing to search by (a call's id was in the lost answer): a person
             # confirms by phone rather than the callee being rung twice.
-            await repo.finish(message.id, state="unknown", last_error=result.code)
+            await finish(state="unknown", last_error=result.code)
             await repo.alert_operators(message, f"通知状态不明（{message.channel}）：请电话确认", now)
         else:
-            await repo.finish(message.id, state="dead", last_error=result.code)
+            await finish(state="dead", last_error=result.code)
             log.error("dead letter: outbox %s (%s) after %s attempt(s): %s", message.id, message.channel,
                       message.attempts, result.code)
             # The fallback channel is a person: the linked operators get a call task for it.
             await repo.alert_operators(message, f"通知失败（{message.channel}）：请电话联系", now)
 
+    def _max_attempts(self, message: OutboxMessage) -> int:
+        patient = message.channel in self.policy.patient_channels
+        return self.policy.patient_max_attempts if patient else self.policy.max_attempts
+
+    def _max_age(self, message: OutboxMessage) -> timedelta:
+        return self.policy.patient_max_age if message.channel in self.policy.patient_channels else self.policy.max_age
+
     def _exhausted(self, message: OutboxMessage) -> bool:
-        return message.attempts >= self.policy.max_attempts or (
-            self.clock.now() - message.created_at > self.policy.max_age)
+        return message.attempts >= self._max_attempts(message) or (
+            self.clock.now() - message.created_at > self._max_age(message))
 
     def _backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter."""
@@ -229,7 +285,12 @@ class Notifier:
         return timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
 
 
-LOOKBACK = timedelta(minutes=30)  # an ambiguous send near midnight is searched on both dates
+def beijing_dates(since: datetime, until: datetime) -> list[str]:
+    """Every Beijing date (yyyyMMdd) from ``since`` to ``until``: where a send in between is recorded."""
+    first, last = since.astimezone(SHANGHAI).date(), until.astimezone(SHANGHAI).date()
+    return [(first + timedelta(days=i)).strftime("%Y%m%d") for i in range((last - first).days + 1)][-7:]
+
+
 MERGE_WINDOW = timedelta(seconds=2)
 MERGE_MAX_BYTES = 1800  # leaves room under the robot's 2048-byte text limit
 

@@ -16,7 +16,7 @@ from services.core.worker_runtime import Listener, run_worker
 from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.base import Channel
 from services.notifier.channels.district import DistrictChannel
-from services.notifier.channels.log import LogChannel
+from services.notifier.channels.log import LogChannel, UnconfiguredChannel
 from services.notifier.channels.signed_robots import DingtalkRobotChannel, FeishuRobotChannel
 from services.notifier.channels.wecom_app import WecomAppChannel
 from services.notifier.channels.wecom_robot import WecomRobotChannel
@@ -58,7 +58,9 @@ def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, C
         channels["district"] = DistrictChannel(client, s.district_api_url, s.district_secret)
     for name in ("wecom_app", "dingtalk", "feishu", "sms", "voice", "district"):
         if isinstance(channels[name], LogChannel):
-            log.warning("channel %s is not configured (or has no adapter yet): its messages go to the log", name)
+            # Never pretend: in live mode nobody reads the log, so its messages wait and then alert.
+            log.warning("channel %s is not configured: its messages wait (and become dead letters)", name)
+            channels[name] = UnconfiguredChannel(name)
     return channels
 
 

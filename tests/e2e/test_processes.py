@@ -128,7 +128,7 @@ def test_liandong_demo_walks_a_case_through_the_chain(processes: dict[str, int])
     """`liandong demo` against the running processes: pushed, reminded three times, accepted, restored."""
     env = {**os.environ, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT_SECRET,
            "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_LOG_LEVEL": "WARNING"}
-    done = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--api",
+    done = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--force", "--api",
                            f"http://127.0.0.1:{processes['api']}", "--seconds-per-minute", "0.2"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     out = done.stdout

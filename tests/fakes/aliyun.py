@@ -104,7 +104,10 @@ def build_app(state: FakeAliyunState) -> Starlette:
                      "TemplateCode": p.get("TemplateCode"), "Content": "【北京中路街道】…", "OutId": p.get("OutId"),
                      "SendDate": f"{p['_date'][:4]}-{p['_date'][4:6]}-{p['_date'][6:]} 10:00:00",
                      "ReceiveDate": ""} for p in sent]
-            return _answer("OK", "OK", TotalCount=len(dtos), SmsSendDetailDTOs={"SmsSendDetailDTO": dtos})
+            size = min(50, max(1, int(params.get("PageSize") or 10)))  # the real API pages by at most 50
+            page = max(1, int(params.get("CurrentPage") or 1))
+            return _answer("OK", "OK", TotalCount=len(dtos),
+                           SmsSendDetailDTOs={"SmsSendDetailDTO": dtos[(page - 1) * size:page * size]})
         if action == "SingleCallByTts":
             if params.get("TtsCode") not in state.tts_codes:
                 return _answer("isv.TTS_TEMPLATE_ILLEGAL", "模板不合法")

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, text, update
+from sqlalchemy import case, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.core.cases.models import PassiveCase
-from services.core.org.models import Community, OperatorCommunity
+from services.core.org.models import Community, OperatorCommunity, Person
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
 from services.core.timers.models import OperatorTask
+
+log = logging.getLogger(__name__)
 
 _RECORD_SENT = text("""
 WITH a AS (
@@ -25,7 +29,9 @@ WITH a AS (
                 CAST(:refs AS text[]), CAST(:summaries AS text[]), CAST(:responses AS text[]),
                 CAST(:latencies AS int[])) AS v(id, attempt, channel, code, ref, summary, response, latency)
 )
-UPDATE outbox SET state = 'sent', sent_at = :now, last_error = NULL, lease_until = NULL WHERE id = ANY(:ids)
+UPDATE outbox o SET state = 'sent', sent_at = :now, last_error = NULL, lease_until = NULL
+FROM unnest(CAST(:ids AS bigint[]), CAST(:leases AS timestamptz[])) AS h(id, lease)
+WHERE o.id = h.id AND o.lease_until = h.lease AND o.state = 'sending'  -- only while the lease is still ours
 """)
 
 
@@ -40,9 +46,15 @@ class OutboxRepository:
         searched before anything is sent again, and the search does not count as an attempt.
         """
         lookup = OutboxMessage.state.in_(("checking", "looking_up"))
+        # The district hears a case's news in order: 回复 never overtakes 签收 still being retried.
+        earlier = aliased(OutboxMessage)
+        waits_for_earlier = (OutboxMessage.channel == "district") & OutboxMessage.case_id.isnot(None) & exists().where(
+            earlier.channel == "district", earlier.case_id == OutboxMessage.case_id, earlier.id < OutboxMessage.id,
+            earlier.state.notin_(("sent", "dead")))
         ready = (select(OutboxMessage.id)
                  .where(or_(OutboxMessage.state.in_(("pending", "checking")) & (OutboxMessage.next_attempt_at <= now),
-                            OutboxMessage.state.in_(("sending", "looking_up")) & (OutboxMessage.lease_until < now)))
+                            OutboxMessage.state.in_(("sending", "looking_up")) & (OutboxMessage.lease_until < now)),
+                        ~waits_for_earlier)
                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
                  .with_for_update(skip_locked=True))
         stmt = (update(OutboxMessage).where(OutboxMessage.id.in_(ready.scalar_subquery()))
@@ -75,11 +87,17 @@ class OutboxRepository:
             "channels": [r["channel"] for r in rows], "codes": [r["code"] for r in rows],
             "refs": [r["ref"] for r in rows], "summaries": [r["summary"] for r in rows],
             "responses": [json.dumps(r["response"], ensure_ascii=False) for r in rows],
-            "latencies": [r["latency_ms"] for r in rows]})
+            "latencies": [r["latency_ms"] for r in rows], "leases": [r["lease_until"] for r in rows]})
 
-    async def finish(self, outbox_id: int, **values: Any) -> None:
-        await self.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                                   .values(lease_until=None, **values))
+    async def finish(self, outbox_id: int, *, held: datetime | None = None, **values: Any) -> bool:
+        """Set the message's outcome; with ``held`` (the lease this notifier claimed it under) only if the
+        lease is still ours: a notifier that lost its lease must not overwrite the new holder's result."""
+        stmt = update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+        if held is not None:
+            stmt = stmt.where(OutboxMessage.lease_until == held,
+                              OutboxMessage.state.in_(("sending", "looking_up")))
+        result = await self.session.execute(stmt.values(lease_until=None, **values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def take_slot(self, rate_key: str, now: datetime, *, limit: int, window: timedelta) -> float:
         """Count a send against ``rate_key``'s sliding window; 0 if it may go now, else seconds to wait.
@@ -107,19 +125,27 @@ class OutboxRepository:
         await self.session.execute(stmt.on_conflict_do_update(
             index_elements=[SenderPause.rate_key], set_={"until": func.greatest(SenderPause.until, until)}))
 
-    async def alert_operators(self, message: OutboxMessage, label: str, now: datetime) -> None:
-        """A call task for the operators linked to the message's community (at most one per reminder)."""
-        if message.reminder_id is None or message.case_id is None:
-            return
-        case_community = select(PassiveCase.community_id).where(PassiveCase.id == message.case_id).scalar_subquery()
-        operators = (await self.session.execute(select(OperatorCommunity.operator_id).where(
-            OperatorCommunity.community_id == case_community))).scalars().all()
+    async def alert_operators(self, message: OutboxMessage, label: str, now: datetime) -> int:
+        """A call task about ``message`` (dead, or fate unknown) for the operators linked to its community:
+        the case's, or the one the message names. At most one per (message, operator)."""
+        community_id: Any = message.recipient.get("community_id")
+        if message.case_id is not None:
+            community_id = (await self.session.execute(select(PassiveCase.community_id).where(
+                PassiveCase.id == message.case_id))).scalar_one_or_none() or community_id
+        if community_id is None:
+            log.error("outbox %s (%s) needs a person and names no community to alert", message.id, message.channel)
+            return 0
+        operators = (await self.session.execute(
+            select(OperatorCommunity.operator_id).join(Person, Person.id == OperatorCommunity.operator_id)
+            .where(OperatorCommunity.community_id == community_id, Person.active.is_(True)))).scalars().all()
         person = message.recipient.get("person_id")
-        rows = [{"case_id": message.case_id, "reminder_id": message.reminder_id, "operator_id": op, "label": label,
-                 "call_person_ids": [person] if person else [], "due_at": now} for op in operators]
+        rows = [{"case_id": message.case_id, "reminder_id": None, "outbox_id": message.id, "operator_id": op,
+                 "label": label, "call_person_ids": [person] if person else [], "due_at": now} for op in operators]
         if rows:
             await self.session.execute(insert(OperatorTask).on_conflict_do_nothing(
-                constraint="uq_operator_task_reminder_operator"), rows)
+                index_elements=[OperatorTask.outbox_id, OperatorTask.operator_id],
+                index_where=OperatorTask.outbox_id.isnot(None)), rows)
+        return len(rows)
 
     async def of_case(self, case_id: int) -> Sequence[OutboxMessage]:
         stmt = select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)

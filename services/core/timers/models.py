@@ -76,16 +76,22 @@ class Reminder(Base):
 
 
 class OperatorTask(Base):
-    """A call the policy asks an operator to make (电话提醒 / 提请督办), on their to-do list."""
+    """A call the policy asks an operator to make (电话提醒 / 提请督办), on their to-do list; or an
+    alert about a message that failed or whose fate is unknown (then keyed by that outbox message)."""
 
     __tablename__ = "operator_task"
     __table_args__ = (
         UniqueConstraint("reminder_id", "operator_id", name="uq_operator_task_reminder_operator"),
+        Index("uq_operator_task_outbox_operator", "outbox_id", "operator_id", unique=True,
+              postgresql_where=text("outbox_id IS NOT NULL")),
         Index("ix_operator_task_open", "operator_id", "due_at", postgresql_where=text("done_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("passive_case.id", ondelete="CASCADE"))
-    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminder.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("passive_case.id", ondelete="CASCADE"))
+    # A policy's call task: its reminder. An alert: the outbox message it is about (and no reminder, so
+    # an alert is never swallowed by the node's own call task).
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminder.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
     operator_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     label: Mapped[str] = mapped_column(String(100))
     call_person_ids: Mapped[list[int]] = mapped_column(JSONB)

@@ -20,6 +20,7 @@ import httpx
 
 from services.notifier.channels.base import Delivery, Found, LookupResult, Outcome, SendResult
 
+MAX_LOOKUP_PAGES = 20  # 1,000 records of one number on one day is far more than a street sends
 RETRYABLE_CODES = {"isp.SYSTEM_ERROR", "Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable"}
 _LIMIT_WINDOWS = (("分钟", 60.0), ("小时", 3600.0), ("天", 86400.0))
 
@@ -81,9 +82,20 @@ class AliyunRpc:
         return SendResult(Outcome.permanent, code=code, response=response, request_summary=summary)
 
 
+def _b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
+
+
 def _out_id(delivery: Delivery) -> str:
-    """OutId travels with the message to receipts (for finding an ambiguous send later)."""
-    return f"ld{delivery.outbox_id}"
+    """OutId travels with the send to the vendor's records and receipts: which message, which attempt
+    (so a lookup finds this very send, not an earlier one). At most 15 bytes (voice's limit)."""
+    return f"L{_b36(delivery.outbox_id)}.{_b36(delivery.attempt)}"[:15]
 
 
 def _mask(mobile: str) -> str:
@@ -128,32 +140,41 @@ class AliyunSmsChannel(_PhoneChannel):
                 "TemplateParam": json.dumps(delivery.params, ensure_ascii=False), "OutId": _out_id(delivery)}
 
     async def lookup(self, delivery: Delivery, sent_on: list[str]) -> LookupResult:
-        """QuerySendDetails by number and date, matched on our OutId (the BizId was in the lost answer).
-
-        SendStatus 1 (waiting for the handset's receipt) and 3 (delivered) mean it went out; 2 failed.
-        """
+        """QuerySendDetails by number and date (every page), matched on this attempt's OutId (the BizId
+        was in the lost answer). SendStatus 1 (waiting for the handset's receipt) or 3 (delivered)
+        anywhere means it went out; only 2 (failed) means it did not reach the person."""
         mobile = str(delivery.recipient.get("mobile") or "")
-        summary = f"QuerySendDetails {_mask(mobile)} out_id {_out_id(delivery)} dates {','.join(sent_on)}"
+        out_id = _out_id(delivery)
+        summary = f"QuerySendDetails {_mask(mobile)} out_id {out_id} dates {','.join(sent_on)}"
+        statuses: list[int] = []
         for day in sent_on:
-            params = {"PhoneNumber": mobile, "SendDate": day, "PageSize": "50", "CurrentPage": "1"}
-            try:
-                r = await self.rpc.client.post(self.rpc.endpoint, data=self.rpc.signed("QuerySendDetails", params))
-                data = r.json()
-                code = str(data["Code"])
-            except (httpx.TransportError, ValueError, KeyError, TypeError) as exc:
-                return LookupResult(Found.undecided, code=type(exc).__name__, request_summary=summary)
-            if code != "OK":
-                return LookupResult(Found.undecided, code=code, request_summary=summary,
-                                    response={"Code": code, "Message": str(data.get("Message", ""))[:200]})
-            details = (data.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
-            mine = [d for d in details if isinstance(d, dict) and d.get("OutId") == _out_id(delivery)]
-            if mine:
-                status = int(mine[-1].get("SendStatus", 1))
-                response = {"SendStatus": status, "ErrCode": str(mine[-1].get("ErrCode", ""))[:60]}
-                found = Found.failed if status == 2 else Found.accepted
-                return LookupResult(found, provider_ref=_out_id(delivery), code=f"SendStatus={status}",
-                                    response=response, request_summary=summary)
-        return LookupResult(Found.absent, code="not_found", request_summary=summary)
+            page, seen = 1, 0
+            while page <= MAX_LOOKUP_PAGES:
+                params = {"PhoneNumber": mobile, "SendDate": day, "PageSize": "50", "CurrentPage": str(page)}
+                try:
+                    r = await self.rpc.client.post(self.rpc.endpoint,
+                                                   data=self.rpc.signed("QuerySendDetails", params))
+                    data = r.json()
+                    code = str(data["Code"])
+                    if code != "OK":
+                        return LookupResult(Found.undecided, code=code, request_summary=summary,
+                                            response={"Code": code, "Message": str(data.get("Message", ""))[:200]})
+                    details = (data.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+                    total = int(data.get("TotalCount") or 0)
+                    statuses += [int(d.get("SendStatus", 1)) for d in details
+                                 if isinstance(d, dict) and d.get("OutId") == out_id]
+                except (httpx.TransportError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                    return LookupResult(Found.undecided, code=type(exc).__name__, request_summary=summary)
+                seen += len(details)
+                if not details or seen >= total:
+                    break
+                page += 1
+        if not statuses:
+            return LookupResult(Found.absent, code="not_found", request_summary=summary)
+        went_out = any(s in (1, 3) for s in statuses)
+        return LookupResult(Found.accepted if went_out else Found.failed, provider_ref=out_id,
+                            code=f"SendStatus={max(statuses) if went_out else 2}",
+                            response={"SendStatus": statuses[:10]}, request_summary=summary)
 
 
 class AliyunVoiceChannel(_PhoneChannel):

@@ -24,6 +24,7 @@ class Delivery:
     recipient: dict[str, Any]
     text: str
     robot_key: str | None = None  # the community group's WeCom robot (a credential)
+    attempt: int = 1  # which attempt this is (SMS OutIds carry it, so a lookup finds this very send)
     params: dict[str, str] = field(default_factory=dict)  # template variables (SMS, voice)
     event: dict[str, Any] = field(default_factory=dict)  # the body of a call to the district platform
 

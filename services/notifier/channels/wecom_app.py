@@ -27,6 +27,7 @@ PERMANENT = {40001: "invalid corpsecret", 40013: "invalid corpid", 40091: "secre
 RATE_LIMITED = {45009: 60.0, 45033: 60.0}
 DUPLICATE_CHECK_SECONDS = 14400  # the longest WeCom allows; covers the notifier's retry horizon
 TOKEN_MARGIN = 300.0  # refresh this long before WeCom says the token expires
+TOKEN_FAILURE_HOLD = 5.0  # seconds a failed gettoken is answered from memory
 
 
 class _TokenError(Exception):
@@ -48,6 +49,7 @@ class WecomAppChannel:
         self._token: str | None = None
         self._token_expires = 0.0
         self._refreshing = asyncio.Lock()
+        self._failure: tuple[float, SendResult] | None = None  # a failed gettoken, kept a few seconds
 
     def rate_key(self, delivery: Delivery) -> str | None:
         userid = delivery.recipient.get("wecom_userid")
@@ -58,22 +60,31 @@ class WecomAppChannel:
         async with self._refreshing:
             if self._token is not None and self._token != stale and self.monotonic() < self._token_expires:
                 return self._token
+            if self._failure is not None and self.monotonic() < self._failure[0]:
+                raise _TokenError(self._failure[1])  # the callers queued behind a failure do not repeat it
             try:
-                r = await self.client.get(f"{self.base_url}/cgi-bin/gettoken",
-                                          params={"corpid": self.corp_id, "corpsecret": self.secret})
-            except httpx.TransportError as exc:
-                raise _TokenError(SendResult(Outcome.retryable, code=f"gettoken:{type(exc).__name__}",
-                                             request_summary="gettoken")) from exc
-            data = _body(r)
-            errcode = _errcode(data)
-            if errcode != 0 or not data.get("access_token"):
-                outcome = Outcome.permanent if errcode in PERMANENT else Outcome.retryable
-                raise _TokenError(SendResult(outcome, code=f"gettoken:{errcode}", request_summary="gettoken",
-                                             response={"errcode": errcode,
-                                                       "errmsg": str(data.get("errmsg", ""))[:200]}))
-            self._token = str(data["access_token"])
-            self._token_expires = self.monotonic() + float(data.get("expires_in", 7200)) - TOKEN_MARGIN
-            return self._token
+                return await self._fetch_token()
+            except _TokenError as exc:
+                self._failure = (self.monotonic() + TOKEN_FAILURE_HOLD, exc.result)
+                raise
+
+    async def _fetch_token(self) -> str:
+        try:
+            r = await self.client.get(f"{self.base_url}/cgi-bin/gettoken",
+                                      params={"corpid": self.corp_id, "corpsecret": self.secret})
+        except httpx.TransportError as exc:
+            raise _TokenError(SendResult(Outcome.retryable, code=f"gettoken:{type(exc).__name__}",
+                                         request_summary="gettoken")) from exc
+        data = _body(r)
+        errcode = _errcode(data)
+        if errcode != 0 or not data.get("access_token"):
+            outcome = Outcome.permanent if errcode in PERMANENT else Outcome.retryable
+            raise _TokenError(SendResult(outcome, code=f"gettoken:{errcode}", request_summary="gettoken",
+                                         response={"errcode": errcode,
+                                                   "errmsg": str(data.get("errmsg", ""))[:200]}))
+        self._token = str(data["access_token"])
+        self._token_expires = self.monotonic() + float(data.get("expires_in", 7200)) - TOKEN_MARGIN
+        return self._token
 
     async def send(self, delivery: Delivery) -> SendResult:
         userid = delivery.recipient.get("wecom_userid")
@@ -88,9 +99,7 @@ class WecomAppChannel:
             result = await self._post(token, body, summary)
             if result.code in {str(c) for c in TOKEN_CODES}:  # refused token: one refresh, one retry
                 result = await self._post(await self.token(stale=token), body, summary)
-                if result.code in {str(c) for c in TOKEN_CODES}:
-                    return SendResult(Outcome.permanent, code=result.code, response=result.response,
-                                      request_summary=summary)
+                # Refused again: left to the backoff (WeCom may be mid-rotation), not a dead letter.
             return result
         except _TokenError as exc:
             return exc.result
