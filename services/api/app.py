@@ -11,7 +11,18 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.errors import install_error_handlers
-from services.api.routers import active_cases, auth, cases, categories, district, ledger, org, policies, reminders
+from services.api.routers import (
+    active_cases,
+    auth,
+    cases,
+    categories,
+    district,
+    ledger,
+    org,
+    policies,
+    reminders,
+    stats,
+)
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
 from services.core.db import create_engine, create_raw_pool, create_sessionmaker, transaction
@@ -62,7 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
     # The district webhook first: it takes the most traffic and route matching is in order.
-    for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases):
+    for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats):
         app.include_router(module.router)
     attach_ops(app, "api")
     return app

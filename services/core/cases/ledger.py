@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.cases.district_contract import COMPLEXITY_LABELS, SOURCE_LABELS
@@ -20,6 +17,7 @@ from services.core.cases.rules import STATUS_LABELS, CaseStatus
 from services.core.clock import SHANGHAI
 from services.core.errors import InvalidInput, NotFound
 from services.core.org.scope import Principal
+from services.core.xlsx import append_row, new_sheet, to_bytes
 
 SORTABLE = {
     "received_at": PassiveCase.received_at, "deadline_at": PassiveCase.deadline_at,
@@ -107,21 +105,11 @@ HEADERS = ["案件编号", "区平台案件号", "案件来源", "标题", "属�
            "是否超期", "是否结案", "接收时间", "分派时间"]
 
 
+WIDTHS = [10, 18, 10, 30, 14, 10, 17, 17, 14, 12, 12, 9, 40, 10, 9, 9, 17, 17]
+
+
 def _local(value: datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _text(value: object) -> object:
-    """Text as text: without the control characters a workbook cannot hold (one would break the
-    whole export). Formula-looking text is kept a string by ``_append`` (never a live formula)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
-def _append(ws: object, values: list[object]) -> None:
-    ws.append([_text(v) for v in values])  # type: ignore[attr-defined]
-    for cell in ws[ws.max_row]:  # type: ignore[index, attr-defined]
-        if cell.data_type == "f":  # "=HYPERLINK(…)" from a title stays what it is: text
-            cell.data_type = "s"
 
 
 def _yes_no(flag: bool) -> str:
@@ -135,16 +123,10 @@ async def ledger_xlsx(session: AsyncSession, principal: Principal, f: LedgerFilt
     raw = await repo.all_rows(_statement(repo, principal, f, now), order_by=_order_by(f.sort),
                               cap=XLSX_ROW_CAP)
     wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "被动案件信息台帐"
-    ws.append(HEADERS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
+    ws = new_sheet(wb, "被动案件信息台帐", HEADERS, WIDTHS, first=True)
     for row in _rows(raw):
         c = row.case
-        _append(ws, [
+        append_row(ws, [
             c.id, c.district_case_id, SOURCE_LABELS.get(c.source, c.source), c.title,
             row.community_name or "", row.responsible_person_name or "", _local(c.accepted_at),
             _local(c.deadline_at), row.category_name or c.category_code or "",
@@ -153,10 +135,4 @@ async def ledger_xlsx(session: AsyncSession, principal: Principal, f: LedgerFilt
             STATUS_LABELS[CaseStatus(c.status)], _yes_no(row.is_overdue),
             _yes_no(c.status == CaseStatus.closed.value), _local(c.received_at), _local(c.dispatched_at),
         ])
-    widths = [10, 18, 10, 30, 14, 10, 17, 17, 14, 12, 12, 9, 40, 10, 9, 9, 17, 17]
-    for i, w in enumerate(widths):
-        ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = w
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return to_bytes(wb)

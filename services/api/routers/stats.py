@@ -1,0 +1,44 @@
+"""日统计 月通报: daily statistics and the monthly bulletin, as JSON and as workbooks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from services.api.deps import ClockDep, PrincipalDep, SessionDep
+from services.core.stats import periods
+from services.core.stats import service as stats
+from services.core.stats.workbook import bulletin_workbook, daily_workbook
+
+router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DateQ = Annotated[str, Query(description="a Beijing calendar date, 2026-12-04")]
+MonthQ = Annotated[str, Query(description="a month, 2026-12")]
+
+
+def _download(content: bytes, name: str) -> Response:
+    return Response(content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/daily", summary="日统计: per community and grid worker, in your scope")
+async def daily(date: DateQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> dict[str, Any]:
+    return await stats.figures(session, principal, periods.day(date), now=clock.now())
+
+
+@router.get("/daily.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def daily_xlsx(date: DateQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> Response:
+    data = await stats.figures(session, principal, periods.day(date), now=clock.now())
+    return _download(daily_workbook(data), f"daily-{data['period']}.xlsx")
+
+
+@router.get("/monthly", summary="月通报: the month per community and grid worker, beside the month before")
+async def monthly(month: MonthQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> dict[str, Any]:
+    return await stats.bulletin(session, principal, periods.month(month), now=clock.now())
+
+
+@router.get("/monthly.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def monthly_xlsx(month: MonthQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> Response:
+    data = await stats.bulletin(session, principal, periods.month(month), now=clock.now())
+    return _download(bulletin_workbook(data), f"bulletin-{data['period']}.xlsx")
