@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api.errors import install_error_handlers
 from services.api.routers import (
     active_cases,
+    assessments,
     auth,
     cases,
     categories,
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
     # The district webhook first: it takes the most traffic and route matching is in order.
-    for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats):
+    for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats,
+                   assessments):
         app.include_router(module.router)
     attach_ops(app, "api")
     return app

@@ -420,3 +420,38 @@ class ActiveCasePageOut(BaseModel):
 class AuditIn(BaseModel):
     result: Literal["valid", "invalid", "false"]
     note: str | None = Field(default=None, max_length=2000)
+
+
+class PayRowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person_id: int
+    paid_fen: int = Field(ge=0, le=10_000_000, description="performance pay actually paid, in fen")
+    quality_score: Decimal | None = Field(default=None, ge=0, le=20, max_digits=5, decimal_places=2)
+
+
+class PayIn(BaseModel):
+    rows: list[PayRowIn] = Field(min_length=1, max_length=2000)
+
+
+class ConductIn(BaseModel):
+    person_id: int
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class FundIn(BaseModel):
+    fund_fen: int = Field(ge=0, le=100_000_000_000, description="以奖代补奖励资金, in fen")
+
+
+class ReopenIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AssessmentOut(Orm):
+    quarter: str
+    status: str
+    fund_fen: int | None
+    result: dict[str, Any] | None
+    computed_at: datetime | None
+    published_at: datetime | None
+    published_by: int | None
+    history: list[dict[str, Any]]

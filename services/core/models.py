@@ -1,6 +1,7 @@
 """Every table, imported once so Alembic and the tests see the whole schema."""
 
 from services.core.active.models import ActiveCase
+from services.core.assessment.models import AssessmentQuarter, ConductFinding, MonthlyPay
 from services.core.cases.models import CaseEvent, DistrictEvent, PassiveCase
 from services.core.categories.models import Category
 from services.core.db import Base
@@ -14,16 +15,19 @@ metadata = Base.metadata
 
 __all__ = [
            "ActiveCase",
+           "AssessmentQuarter",
            "Attachment",
            "CaseEvent",
            "CaseTimer",
            "Category",
            "Community",
+           "ConductFinding",
            "DeliveryAttempt",
            "DistrictEvent",
            "DutyRun",
            "EscalationPolicy",
            "Grid",
+           "MonthlyPay",
            "OperatorCommunity",
            "OperatorTask",
            "OutboxMessage",
