@@ -7,6 +7,7 @@ also runs the latest period it missed (downtime), if still within the duty's cat
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,10 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.clock import SHANGHAI, Clock
 from services.core.db import transaction
 from services.core.org.models import Community
+from services.core.org.roles import Role
+from services.core.org.scope import Principal
 from services.core.outbox.duty_models import DutyRun
 from services.core.outbox.repository import OutboxRepository
+from services.core.stats import periods
+from services.core.stats import service as stats
 
 log = logging.getLogger(__name__)
+# The duties act for the street as a whole (they see every community).
+SYSTEM = Principal(person_id=0, username="system", name="系统", roles=frozenset({Role.department_supervisor}))
 
 DutyWork = Callable[[AsyncSession, str, datetime], Awaitable[dict[str, Any]]]
 
@@ -63,9 +70,84 @@ async def joint_meeting_reminder(session: AsyncSession, period: str, now: dateti
     return {"communities": len(rows)}
 
 
+def _daily_at(hour: int, minute: int) -> Callable[[datetime], tuple[str, datetime]]:
+    """The day before the last ``hour:minute`` (Beijing): a daily duty that looks back at yesterday."""
+    def last_due(now: datetime) -> tuple[str, datetime]:
+        local = now.astimezone(SHANGHAI)
+        due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if due > local:
+            due -= timedelta(days=1)
+        return (due - timedelta(days=1)).date().isoformat(), due
+    return last_due
+
+
+def _first_of_month_for_previous(hour: int, minute: int, months: tuple[int, ...] = tuple(range(1, 13))
+                                 ) -> Callable[[datetime], tuple[str, datetime]]:
+    """The last 1st-of-the-month (of ``months``) at ``hour:minute``; the period is the month (or quarter)
+    that ended then."""
+    def last_due(now: datetime) -> tuple[str, datetime]:
+        local = now.astimezone(SHANGHAI)
+        y, m = local.year, local.month
+        while True:
+            due = local.replace(year=y, month=m, day=1, hour=hour, minute=minute, second=0, microsecond=0)
+            if m in months and due <= local:
+                break
+            y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        py, pm = (y - 1, 12) if m == 1 else (y, m - 1)
+        label = f"{py:04d}-{pm:02d}" if len(months) == 12 else f"{py:04d}-Q{(pm - 1) // 3 + 1}"
+        return label, due
+    return last_due
+
+
+async def daily_statistics(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """日统计: yesterday's figures, kept as they were (the run's result is the snapshot)."""
+    data = await stats.figures(session, SYSTEM, periods.day(period), now=now)
+    return _plain(data)
+
+
+async def monthly_bulletin(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """月通报 on the 1st: last month's bulletin kept, and each community's group told its figures."""
+    data = await stats.bulletin(session, SYSTEM, periods.month(period), now=now)
+    rows = []
+    for c in data["communities"]:
+        rate = "—" if c["self_handle_rate"] is None else f"{c['self_handle_rate']}%"
+        text = (f"【大联动·{period[:4]}年{int(period[5:])}月通报】{c['name']}：上报案件{c['reported']}件，"
+                f"有效{c['valid']}件，自发自处率{rate}；被动案件接收{c['received']}件，"
+                f"接单超时{c['acceptance_timeouts']}件。")
+        rows.append({"idem_key": f"duty:monthly_bulletin:{period}:{c['community_id']}", "channel": "wecom_robot",
+                     "recipient": {"community_id": c["community_id"], "mentioned_mobiles": []},
+                     "message": {"text": text}, "case_id": None, "reminder_id": None, "state": "pending",
+                     "attempts": 0, "next_attempt_at": now, "created_at": now})
+    await OutboxRepository(session).add(rows)
+    return {**_plain(data), "notified_communities": len(rows)}
+
+
+async def quarterly_assessment(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """季考核: the quarter that just ended is computed as a draft for the staff to check and publish."""
+    from services.core.assessment import service as assessment
+    from services.core.assessment.repository import AssessmentRepository
+    from services.core.assessment.rules import AssessmentConfig
+
+    existing = await AssessmentRepository(session).quarter(period)
+    if existing is not None and existing.status == "published":
+        return {"skipped": "published already"}
+    row = await assessment.compute_draft(session, period, by=None, now=now, cfg=AssessmentConfig())
+    return {"grid_workers": len((row.result or {}).get("grid_workers", [])), "status": row.status}
+
+
+def _plain(data: Any) -> Any:
+    """JSON-ready (Decimals as strings) for the run's stored result."""
+    return json.loads(json.dumps(data, default=str, ensure_ascii=False))
+
+
 DUTIES: tuple[Duty, ...] = (
     Duty("joint_meeting_reminder", {"day": 24, "hour": 9, "minute": 0}, _monthly(24, 9), timedelta(hours=20),
          joint_meeting_reminder),
+    Duty("daily_statistics", {"hour": 0, "minute": 10}, _daily_at(0, 10), timedelta(days=2), daily_statistics),
+    Duty("monthly_bulletin", {"day": 1, "hour": 9, "minute": 0}, _first_of_month_for_previous(9, 0),
+         timedelta(days=10), monthly_bulletin),
+    Duty("quarterly_assessment", {"month": "1,4,7,10", "day": 1, "hour": 9, "minute": 30},
+         _first_of_month_for_previous(9, 30, (1, 4, 7, 10)), timedelta(days=20), quarterly_assessment),
 )
 
 

@@ -44,7 +44,7 @@ async def counts(url: str) -> dict[str, int]:
                    (SELECT count(*) FROM case_timer WHERE state = 'skipped') AS skipped,
                    (SELECT count(*) FROM reminder) AS reminders,
                    (SELECT count(DISTINCT timer_id) FROM reminder) AS reminded_timers,
-                   (SELECT count(*) FROM outbox) AS outbox,
+                   (SELECT count(*) FROM outbox WHERE reminder_id IS NOT NULL) AS outbox,
                    (SELECT coalesce(sum(reminder_count), 0) FROM passive_case) AS counted""")
         return dict(row)
     finally:
@@ -161,8 +161,8 @@ def test_kills_and_a_postgres_restart_lose_no_reminder(tmp_path: Path) -> None:
                            (SELECT count(*) FROM case_timer WHERE state <> 'fired') AS not_fired,
                            (SELECT count(DISTINCT timer_id) FROM reminder) AS reminded,
                            (SELECT count(*) FROM reminder) AS reminders,
-                           (SELECT count(*) FROM outbox) AS outbox,
-                           (SELECT count(*) FROM outbox WHERE state = 'sent') AS sent""")
+                           (SELECT count(*) FROM outbox WHERE reminder_id IS NOT NULL) AS outbox,
+                           (SELECT count(*) FROM outbox WHERE state = 'sent' AND reminder_id IS NOT NULL) AS sent""")
                 return dict(row)
             finally:
                 await conn.close()

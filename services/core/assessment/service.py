@@ -90,6 +90,12 @@ async def compute(session: AsyncSession, principal: Principal, quarter: str, *, 
                   cfg: rules.AssessmentConfig) -> AssessmentQuarter:
     """The draft: every grid worker's quarter (SPEC §4), the communities' ranking, the reward split (§5)."""
     _require(principal, ASSESSORS, "computing the assessment")
+    return await compute_draft(session, quarter, by=principal.person_id, now=now, cfg=cfg)
+
+
+async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, now: datetime,
+                        cfg: rules.AssessmentConfig) -> AssessmentQuarter:
+    """``compute`` for whoever asks (``by`` None: the escalator's calendar duty)."""
     q = periods.quarter(quarter)
     repo = AssessmentRepository(session)
     row = await _draft(repo, quarter)
@@ -136,8 +142,8 @@ async def compute(session: AsyncSession, principal: Principal, quarter: str, *, 
                   "communities": communities,
                   "allocation": [asdict(line) for line in allocation.lines] if allocation else None,
                   "notes": ["网格员督查扣分与社区考核资料分待资料台账上线后计入（当前按 0 计）"]}
-    row.computed_at, row.computed_by = now, principal.person_id
-    row.history = [*row.history, {"at": now.isoformat(), "by": principal.person_id, "action": "compute"}]
+    row.computed_at, row.computed_by = now, by
+    row.history = [*row.history, {"at": now.isoformat(), "by": by, "action": "compute"}]
     await session.flush()
     return row
 
