@@ -47,6 +47,14 @@ class Settings(BaseSettings):
 
     # Active cases (主动案件): photo limits, the duplicate hint, the handling time of valid cases.
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Where photos go: "local" (under data_dir/files) or "s3" (any S3-compatible store, path-style).
+    file_store: Literal["local", "s3"] = "local"
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = "liandong/"
     upload_max_files: int = Field(default=9, ge=1, le=50)
     duplicate_window_hours: float = Field(default=24, gt=0)
     duplicate_radius_m: float = Field(default=50, gt=0)
@@ -84,6 +92,15 @@ class Settings(BaseSettings):
     # The district platform's API for the street's calls (签收, 回复); signed with district_secret.
     # Unset: those calls go to the log.
     district_api_url: str | None = None
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        if self.file_store == "s3":
+            missing = [f"LIANDONG_{n.upper()}" for n in ("s3_endpoint", "s3_bucket", "s3_access_key_id",
+                                                         "s3_secret_access_key") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f"LIANDONG_FILE_STORE=s3 needs {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -16,7 +16,8 @@ from services.core.active.models import ActiveCase
 from services.core.active.rules import AuditStatus
 from services.core.config import Settings
 from services.core.errors import InvalidInput
-from services.core.files.storage import LocalFileStore
+from services.core.files.storage import FileStore
+from services.core.files.stores import build_file_store
 
 router = APIRouter(prefix="/api/v1", tags=["active cases"])
 
@@ -29,8 +30,8 @@ def limits(settings: Settings) -> service.ActiveCaseLimits:
         handling_time=timedelta(hours=settings.active_case_handling_hours))
 
 
-def store(settings: Settings) -> LocalFileStore:
-    return LocalFileStore(settings.data_dir / "files")
+def store(settings: Settings) -> FileStore:
+    return build_file_store(settings)
 
 
 def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut:
@@ -119,5 +120,5 @@ async def handle(case_id: int, session: SessionDep, principal: PrincipalDep, clo
 async def attachment(attachment_id: int, session: SessionDep, principal: PrincipalDep,
                      settings: SettingsDep) -> Response:
     found = await service.photo(session, principal, attachment_id)
-    return Response(store(settings).get(found.storage_key), media_type=found.content_type,
+    return Response(await store(settings).get(found.storage_key), media_type=found.content_type,
                     headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})

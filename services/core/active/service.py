@@ -14,10 +14,11 @@ from services.core.active.models import ActiveCase
 from services.core.active.repository import ActiveCaseRepository
 from services.core.active.rules import AuditStatus
 from services.core.categories.repository import CategoryRepository
-from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from services.core.files.models import Attachment
+from services.core.files.s3 import S3Error
 from services.core.files.sniff import PHOTO_TYPES, sniff
-from services.core.files.storage import LocalFileStore
+from services.core.files.storage import FileStore
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
 from services.core.outbox.repository import OutboxRepository
@@ -72,7 +73,7 @@ def _check_photos(uploads: Sequence[Upload], limits: ActiveCaseLimits) -> list[t
 
 
 async def report(session: AsyncSession, principal: Principal, data: NewActiveCase, uploads: Sequence[Upload],
-                 store: LocalFileStore, *, now: datetime, limits: ActiveCaseLimits) -> ActiveCase:
+                 store: FileStore, *, now: datetime, limits: ActiveCaseLimits) -> ActiveCase:
     """A grid worker reports a case in their own grid; a self-handled one (自发自处) needs photos
     before and after and is handled at once. Photos are checked before anything is written."""
     repo = ActiveCaseRepository(session)
@@ -100,11 +101,18 @@ async def report(session: AsyncSession, principal: Principal, data: NewActiveCas
         description=data.description.strip(), address=data.address, lat=data.lat, lng=data.lng, reported_at=now,
         self_handled=data.self_handled, handled_at=now if data.self_handled else None,
         audit_status=AuditStatus.pending.value, possible_duplicate_of=duplicate))
-    await repo.add_attachments([
-        Attachment(owner_kind=OWNER_KIND, owner_id=case.id, stage=u.stage, content_type=kind, size=len(u.data),
-                   sha256=(key := store.put(u.data)), storage_key=key, original_name=(u.name or "")[:200] or None,
-                   uploaded_by=principal.person_id, uploaded_at=now)
-        for u, kind in photos])
+    attachments = []
+    for u, kind in photos:
+        try:
+            key = await store.put(u.data)
+        except (S3Error, OSError) as exc:  # the case is rolled back with the request; the client retries
+            raise ServiceUnavailable("the file store is unavailable; try again",
+                                     code="file_store_unavailable") from exc
+        attachments.append(Attachment(owner_kind=OWNER_KIND, owner_id=case.id, stage=u.stage, content_type=kind,
+                                      size=len(u.data), sha256=key, storage_key=key,
+                                      original_name=(u.name or "")[:200] or None, uploaded_by=principal.person_id,
+                                      uploaded_at=now))
+    await repo.add_attachments(attachments)
     return case
 
 
