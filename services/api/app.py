@@ -21,6 +21,7 @@ from services.api.routers import (
     ledger,
     org,
     policies,
+    records,
     reminders,
     stats,
 )
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.add_middleware(MetricsMiddleware)
     # The district webhook first: it takes the most traffic and route matching is in order.
     for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats,
-                   assessments):
+                   assessments, records):
         app.include_router(module.router)
     attach_ops(app, "api")
     return app

@@ -9,6 +9,7 @@ from services.core.files.models import Attachment
 from services.core.org.models import Community, Grid, OperatorCommunity, Person, PersonRole, Street
 from services.core.outbox.duty_models import DutyRun
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
+from services.core.records.models import Inspection, InspectionProblem, Record, RecordRevision
 from services.core.timers.models import CaseTimer, EscalationPolicy, OperatorTask, Reminder
 
 metadata = Base.metadata
@@ -27,6 +28,8 @@ __all__ = [
            "DutyRun",
            "EscalationPolicy",
            "Grid",
+           "Inspection",
+           "InspectionProblem",
            "MonthlyPay",
            "OperatorCommunity",
            "OperatorTask",
@@ -34,6 +37,8 @@ __all__ = [
            "PassiveCase",
            "Person",
            "PersonRole",
+           "Record",
+           "RecordRevision",
            "Reminder",
            "SendLog",
            "SenderPause",

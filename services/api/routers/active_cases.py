@@ -16,6 +16,8 @@ from services.core.active.models import ActiveCase
 from services.core.active.rules import AuditStatus
 from services.core.config import Settings
 from services.core.errors import InvalidInput
+from services.core.files.access import visible_attachment
+from services.core.files.attachments import Upload
 from services.core.files.storage import FileStore
 from services.core.files.stores import build_file_store
 
@@ -40,11 +42,11 @@ def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut
     return result
 
 
-async def _read(files: list[UploadFile], field: str, stage: str, max_bytes: int) -> list[service.Upload]:
+async def _read(files: list[UploadFile], field: str, stage: str, max_bytes: int) -> list[Upload]:
     uploads = []
     for f in files:
         data = await f.read(max_bytes + 1)  # one byte more than allowed is enough to refuse it
-        uploads.append(service.Upload(field, stage, f.filename, data))
+        uploads.append(Upload(field, stage, f.filename, data))
     return uploads
 
 
@@ -115,10 +117,10 @@ async def handle(case_id: int, session: SessionDep, principal: PrincipalDep, clo
     return out(await service.handle(session, principal, case_id, now=clock.now()))
 
 
-@router.get("/attachments/{attachment_id}", summary="A photo, to those who may see what it belongs to",
+@router.get("/attachments/{attachment_id}", summary="A photo or document, to those who may see what it belongs to",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
 async def attachment(attachment_id: int, session: SessionDep, principal: PrincipalDep,
                      settings: SettingsDep) -> Response:
-    found = await service.photo(session, principal, attachment_id)
+    found = await visible_attachment(session, principal, attachment_id)
     return Response(await store(settings).get(found.storage_key), media_type=found.content_type,
                     headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})

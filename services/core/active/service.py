@@ -14,26 +14,16 @@ from services.core.active.models import ActiveCase
 from services.core.active.repository import ActiveCaseRepository
 from services.core.active.rules import AuditStatus
 from services.core.categories.repository import CategoryRepository
-from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.core.files import attachments
+from services.core.files.attachments import Upload
 from services.core.files.models import Attachment
-from services.core.files.s3 import S3Error
-from services.core.files.sniff import PHOTO_TYPES, sniff
 from services.core.files.storage import FileStore
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
 from services.core.outbox.repository import OutboxRepository
 
 OWNER_KIND = "active_case"
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file as the client sent it: the name is only shown, the type is sniffed."""
-
-    field: str  # the form field, for error messages
-    stage: str  # before | after
-    name: str | None
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -56,22 +46,6 @@ class NewActiveCase:
     self_handled: bool
 
 
-def _check_photos(uploads: Sequence[Upload], limits: ActiveCaseLimits) -> list[tuple[Upload, str]]:
-    if len(uploads) > limits.max_photos:
-        raise InvalidInput("photos", f"at most {limits.max_photos} photos", code="too_many_files")
-    checked = []
-    for u in uploads:
-        if len(u.data) > limits.max_photo_bytes:
-            raise InvalidInput(u.field, f"{u.name or 'a photo'} is larger than {limits.max_photo_bytes} bytes",
-                               code="file_too_large")
-        kind = sniff(u.data)
-        if kind not in PHOTO_TYPES:
-            raise InvalidInput(u.field, f"{u.name or 'a file'} is not a JPEG, PNG, WebP or HEIC photo",
-                               code="unsupported_file_type")
-        checked.append((u, kind))
-    return checked
-
-
 async def report(session: AsyncSession, principal: Principal, data: NewActiveCase, uploads: Sequence[Upload],
                  store: FileStore, *, now: datetime, limits: ActiveCaseLimits) -> ActiveCase:
     """A grid worker reports a case in their own grid; a self-handled one (自发自处) needs photos
@@ -87,7 +61,7 @@ async def report(session: AsyncSession, principal: Principal, data: NewActiveCas
         raise InvalidInput("description", "describe the problem", code="field_required")
     if (data.lat is None) != (data.lng is None):
         raise InvalidInput("lat" if data.lat is None else "lng", "give both lat and lng, or neither")
-    photos = _check_photos(uploads, limits)
+    photos = attachments.check(uploads, max_bytes=limits.max_photo_bytes, max_files=limits.max_photos)
     if data.self_handled:
         stages = {u.stage for u, _ in photos}
         for stage in ("before", "after"):
@@ -101,18 +75,7 @@ async def report(session: AsyncSession, principal: Principal, data: NewActiveCas
         description=data.description.strip(), address=data.address, lat=data.lat, lng=data.lng, reported_at=now,
         self_handled=data.self_handled, handled_at=now if data.self_handled else None,
         audit_status=AuditStatus.pending.value, possible_duplicate_of=duplicate))
-    attachments = []
-    for u, kind in photos:
-        try:
-            key = await store.put(u.data)
-        except (S3Error, OSError) as exc:  # the case is rolled back with the request; the client retries
-            raise ServiceUnavailable("the file store is unavailable; try again",
-                                     code="file_store_unavailable") from exc
-        attachments.append(Attachment(owner_kind=OWNER_KIND, owner_id=case.id, stage=u.stage, content_type=kind,
-                                      size=len(u.data), sha256=key, storage_key=key,
-                                      original_name=(u.name or "")[:200] or None, uploaded_by=principal.person_id,
-                                      uploaded_at=now))
-    await repo.add_attachments(attachments)
+    await attachments.store_checked(session, store, OWNER_KIND, case.id, photos, by=principal.person_id, now=now)
     return case
 
 
@@ -174,7 +137,8 @@ async def _queue_upload(session: AsyncSession, case: ActiveCase, now: datetime) 
                  "photos": [{"stage": p.stage, "content_type": p.content_type, "sha256": p.sha256, "size": p.size}
                             for p in photos]}}
     await OutboxRepository(session).add([{
-        "idem_key": f"district:{event['event_id']}", "channel": "district", "recipient": {"platform": "district"},
+        "idem_key": f"district:{event['event_id']}", "channel": "district",
+        "recipient": {"platform": "district", "community_id": case.community_id},  # whom to alert if it fails
         "message": {"text": f"active_case.reported {case.id}", "event": event}, "case_id": None,
         "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}])
 
@@ -182,18 +146,6 @@ async def _queue_upload(session: AsyncSession, case: ActiveCase, now: datetime) 
 async def photos_of(session: AsyncSession, principal: Principal, case_id: int) -> Sequence[Attachment]:
     await get_visible(session, principal, case_id)
     return await ActiveCaseRepository(session).attachments(OWNER_KIND, [case_id])
-
-
-async def photo(session: AsyncSession, principal: Principal, attachment_id: int) -> Attachment:
-    """An attachment, only to those who may see what it belongs to (404 otherwise)."""
-    found = await ActiveCaseRepository(session).attachment(attachment_id)
-    if found is None or found.owner_kind != OWNER_KIND:
-        raise NotFound(f"attachment {attachment_id} not found", code="attachment_not_found")
-    try:
-        await get_visible(session, principal, found.owner_id)
-    except NotFound:
-        raise NotFound(f"attachment {attachment_id} not found", code="attachment_not_found") from None
-    return found
 
 
 async def search(session: AsyncSession, principal: Principal, filters: dict[str, object], *, limit: int,

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.assessment.models import AssessmentQuarter, ConductFinding, MonthlyPay
-from services.core.org.models import Person, PersonRole
+from services.core.org.models import Community, Grid, Person, PersonRole
 
 
 class AssessmentRepository:
@@ -53,6 +53,13 @@ class AssessmentRepository:
             select(Person.id, Person.name).join(PersonRole, PersonRole.person_id == Person.id)
             .where(PersonRole.role == role, Person.active.is_(True)).distinct().order_by(Person.id))
         return [(r.id, r.name) for r in rows]
+
+    async def grids(self) -> Sequence[Grid]:
+        return (await self.session.execute(select(Grid))).scalars().all()
+
+    async def community_ids(self) -> list[int]:
+        rows = await self.session.execute(select(Community.id).where(Community.active.is_(True)).order_by(Community.id))
+        return [r for (r,) in rows]
 
     async def grid_workers(self, ids: Sequence[int]) -> set[int]:
         rows = await self.session.execute(select(PersonRole.person_id).where(

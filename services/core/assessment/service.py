@@ -18,6 +18,7 @@ from services.core.assessment.rewards import Ranked, Staff, allocate
 from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
+from services.core.records import service as records
 from services.core.stats import periods
 from services.core.stats.repository import StatsRepository
 
@@ -107,6 +108,14 @@ async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, 
     for c in await repo.conduct(quarter):
         conduct[c.person_id].append(c.reason)
     people = {pid: w for month in per_month for pid, w in month.items()}
+    # 督查发现网格区域内存在 3 类以上问题: the flags of each worker's grids
+    grid_flags = await records.inspection_flags(session, q.start.date(), q.end.date())
+    worker_of = {g.id: g.grid_worker_id for g in await repo.grids()}
+    flags: dict[int, int] = defaultdict(int)
+    for grid_id, n in grid_flags.items():
+        worker = worker_of.get(grid_id)
+        if worker is not None:
+            flags[worker] += n
 
     workers: list[dict[str, Any]] = []
     for pid, w in sorted(people.items(), key=lambda kv: (kv[1]["community_name"], kv[0])):
@@ -120,14 +129,16 @@ async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, 
                 entry.paid_fen if entry else 0))
         result = rules.assess_quarter(rules.QuarterInput(
             tuple(figures), false_cases=sum(month_rows.get(pid, {}).get("false_cases", 0) for month_rows in per_month),
-            conduct_problem="；".join(conduct[pid]) or None), cfg)
+            conduct_problem="；".join(conduct[pid]) or None, inspection_flags=flags.get(pid, 0)), cfg)
         valid = sum(f.valid_cases for f in figures)
         self_handled = sum(f.self_handled_valid_cases for f in figures)
         workers.append({"person_id": pid, "name": w["name"], "community_id": w["community_id"],
                         "community_name": w["community_name"], "valid_cases": valid,
                         "self_handle_rate": str(_rate(self_handled, valid)), **_quarter_json(result)})
 
-    communities = await _rank_communities(stats, q, now, workers, cfg)
+    materials = {c: Decimal((await records.compliance_of(session, c, quarter, now=now))["materials_score"])
+                 for c in await repo.community_ids()}
+    communities = await _rank_communities(stats, q, now, workers, cfg, materials)
     staff = Staff(await repo.holders("department_head"), await repo.holders("department_supervisor"),
                   await repo.holders("operator"))
     eligible = [Ranked(w["person_id"], w["name"], Decimal(w["score"]),
@@ -141,7 +152,7 @@ async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, 
     row.result = {"quarter": quarter, "config": _config_json(cfg), "grid_workers": workers,
                   "communities": communities,
                   "allocation": [asdict(line) for line in allocation.lines] if allocation else None,
-                  "notes": ["网格员督查扣分与社区考核资料分待资料台账上线后计入（当前按 0 计）"]}
+                  "notes": ["社区综合得分 = 网格员平均分（一票否决者按 0 分计）+ 考核资料分（满分 10）− 接单超时扣分"]}
     row.computed_at, row.computed_by = now, by
     row.history = [*row.history, {"at": now.isoformat(), "by": by, "action": "compute"}]
     await session.flush()
@@ -165,9 +176,9 @@ def _quarter_json(r: rules.QuarterResult) -> dict[str, Any]:
 
 
 async def _rank_communities(stats: StatsRepository, q: periods.Period, now: datetime, workers: list[dict[str, Any]],
-                            cfg: rules.AssessmentConfig) -> list[dict[str, Any]]:
+                            cfg: rules.AssessmentConfig, materials: dict[int, Decimal]) -> list[dict[str, Any]]:
     """以网格员考核平均值和考核资料为社区排名依据: the mean of its grid workers' scores (a vetoed worker
-    counts 0), plus the materials score (records: not yet kept here, 0), minus acceptance timeouts."""
+    counts 0), plus the materials score (资料完善, 0–10), minus acceptance timeouts."""
     by_community: dict[int, list[Decimal]] = defaultdict(list)
     for w in workers:
         by_community[w["community_id"]].append(Decimal(0) if w["vetoes"] else Decimal(w["score"]))
@@ -176,10 +187,10 @@ async def _rank_communities(stats: StatsRepository, q: periods.Period, now: date
         scores = by_community.get(c["community_id"], [])
         mean = (sum(scores, Decimal(0)) / len(scores)).quantize(CENT, ROUND_HALF_UP) if scores else Decimal(0)
         deduction = cfg.acceptance_timeout_deduction * c["acceptance_timeouts"]
-        materials = Decimal(0)
-        score = max(Decimal(0), mean + materials - deduction).quantize(CENT)
+        own = materials.get(c["community_id"], Decimal(0))
+        score = max(Decimal(0), mean + own - deduction).quantize(CENT)
         out.append({"community_id": c["community_id"], "code": c["code"], "name": c["name"],
-                    "grid_workers": len(scores), "mean_worker_score": str(mean), "materials_score": str(materials),
+                    "grid_workers": len(scores), "mean_worker_score": str(mean), "materials_score": str(own),
                     "acceptance_timeouts": c["acceptance_timeouts"], "deduction": str(deduction),
                     "score": str(score)})
     order = sorted(out, key=lambda c: (-Decimal(c["score"]), -Decimal(c["mean_worker_score"]),
