@@ -460,7 +460,8 @@ class AssessmentOut(Orm):
 class RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     community_id: int | None = None
-    kind: Literal["patrol", "joint_meeting", "enforcement_evaluation", "summary", "public_info", "app_promotion"]
+    kind: Literal["patrol", "patrol_team", "joint_meeting", "enforcement_evaluation", "summary", "public_info",
+                  "app_promotion"]
     occurred_on: date
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     body: str | None = Field(default=None, max_length=20000)

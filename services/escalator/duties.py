@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -135,6 +135,82 @@ async def quarterly_assessment(session: AsyncSession, period: str, now: datetime
     return {"grid_workers": len((row.result or {}).get("grid_workers", [])), "status": row.status}
 
 
+def _group_message(idem_key: str, community_id: int, text: str, now: datetime,
+                   mentioned: list[str] | None = None) -> dict[str, Any]:
+    return {"idem_key": idem_key, "channel": "wecom_robot",
+            "recipient": {"community_id": community_id, "mentioned_mobiles": mentioned or []},
+            "message": {"text": text}, "case_id": None, "reminder_id": None, "state": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
+
+
+async def weekly_patrol_check(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """巡查 "每周不少于 1 次": on Friday afternoon, a community with no patrol recorded this week is
+    reminded in its group, and its linked operators get it on their to-do list."""
+    from services.core.records.repository import RecordRepository
+
+    monday = date.fromisoformat(period)
+    repo, outbox = RecordRepository(session), OutboxRepository(session)
+    communities = (await session.execute(
+        select(Community).where(Community.active.is_(True)).order_by(Community.id))).scalars().all()
+    missing = []
+    for c in communities:
+        if await repo.dates(c.id, "patrol", monday, monday + timedelta(days=7)):
+            continue
+        missing.append(c.name)
+        text = f"【大联动·巡查提醒】{c.name}：本周（{monday:%m月%d日}起）尚未录入巡查记录，请于本周内完成巡查并录入。"
+        message = await outbox.add_one(_group_message(f"duty:weekly_patrol:{period}:{c.id}", c.id, text, now))
+        if message is not None:
+            await outbox.alert_operators(message, f"本周巡查未录入：{c.name}", now)
+    return {"communities_missing": missing}
+
+
+async def rectification_overdue(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """整改逾期: every morning each open problem past its deadline is chased in the community's group
+    (mentioning its owner); the first time, the linked operators also get it on their to-do list."""
+    from services.core.org.models import Person
+    from services.core.records.repository import RecordRepository
+
+    outbox = OutboxRepository(session)
+    chased = 0
+    for problem, community_id in await RecordRepository(session).overdue_problems(date.fromisoformat(period)):
+        owner = await session.get(Person, problem.owner_id)
+        mobiles = [owner.mobile] if owner is not None and owner.mobile else []
+        text = (f"【大联动·整改督办】问题“{problem.description}”整改期限 {problem.deadline_on:%m月%d日} 已过，"
+                f"请{owner.name if owner else '责任人'}立即整改并反馈。")
+        first = await outbox.add_one(_group_message(f"duty:rectification:{problem.id}:first", community_id, text,
+                                                    now, mobiles))
+        if first is not None:
+            await outbox.alert_operators(first, f"整改逾期：{problem.description[:40]}", now)
+        else:
+            await outbox.add([_group_message(f"duty:rectification:{problem.id}:{period}", community_id, text, now,
+                                             mobiles)])
+        chased += 1
+    return {"chased": chased}
+
+
+def _weekly_friday(hour: int) -> Callable[[datetime], tuple[str, datetime]]:
+    """The last Friday ``hour``:00 (Beijing); the period is that week's Monday."""
+    def last_due(now: datetime) -> tuple[str, datetime]:
+        local = now.astimezone(SHANGHAI)
+        due = (local - timedelta(days=(local.weekday() - 4) % 7)).replace(hour=hour, minute=0, second=0,
+                                                                          microsecond=0)
+        if due > local:
+            due -= timedelta(days=7)
+        return (due - timedelta(days=4)).date().isoformat(), due
+    return last_due
+
+
+def _daily_today(hour: int) -> Callable[[datetime], tuple[str, datetime]]:
+    """The last ``hour``:00 (Beijing); the period is that day."""
+    def last_due(now: datetime) -> tuple[str, datetime]:
+        local = now.astimezone(SHANGHAI)
+        due = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if due > local:
+            due -= timedelta(days=1)
+        return due.date().isoformat(), due
+    return last_due
+
+
 def _plain(data: Any) -> Any:
     """JSON-ready (Decimals as strings) for the run's stored result."""
     return json.loads(json.dumps(data, default=str, ensure_ascii=False))
@@ -148,6 +224,10 @@ DUTIES: tuple[Duty, ...] = (
          timedelta(days=10), monthly_bulletin),
     Duty("quarterly_assessment", {"month": "1,4,7,10", "day": 1, "hour": 9, "minute": 30},
          _first_of_month_for_previous(9, 30, (1, 4, 7, 10)), timedelta(days=20), quarterly_assessment),
+    Duty("weekly_patrol_check", {"day_of_week": "fri", "hour": 15, "minute": 0}, _weekly_friday(15),
+         timedelta(days=2), weekly_patrol_check),
+    Duty("rectification_overdue", {"hour": 9, "minute": 5}, _daily_today(9), timedelta(hours=12),
+         rectification_overdue),
 )
 
 

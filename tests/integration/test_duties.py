@@ -56,7 +56,8 @@ async def test_statistics_duties_keep_snapshots_and_tell_the_communities(api: Ap
     # Down over new year's morning: on start, the day's statistics, December's bulletin and Q4's draft.
     api.clock.set(datetime(2027, 1, 1, 11, 0, tzinfo=SHANGHAI))
     ran = await catch_up(sessionmaker, api.clock)
-    assert ran == ["daily_statistics:2026-12-31", "monthly_bulletin:2026-12", "quarterly_assessment:2026-Q4"]
+    assert ran == ["daily_statistics:2026-12-31", "monthly_bulletin:2026-12", "quarterly_assessment:2026-Q4",
+                   "rectification_overdue:2027-01-01"]
     assert await catch_up(sessionmaker, api.clock) == []  # once
     rows = (await api.session.execute(select(OutboxMessage).where(
         OutboxMessage.idem_key.like("duty:monthly_bulletin:2026-12:%")))).scalars().all()
@@ -69,3 +70,40 @@ async def test_statistics_duties_keep_snapshots_and_tell_the_communities(api: Ap
     draft = (await api.get("/api/v1/assessments/2026-Q4", "supervisor")).json()
     assert draft["status"] == "draft" and draft["history"][0] == {"at": draft["history"][0]["at"], "by": None,
                                                                   "action": "compute"}
+
+
+async def test_patrol_and_rectification_duties_chase_and_tell_operators(api: Api) -> None:
+    from services.core.timers.models import OperatorTask
+    from tests.integration.test_records import inspect, record
+
+    sessionmaker = async_sessionmaker(bind=api.session.bind, join_transaction_mode="create_savepoint",
+                                      expire_on_commit=False)
+    weekly, overdue = by_name("weekly_patrol_check"), by_name("rectification_overdue")
+    friday = datetime(2026, 12, 4, 15, 30, tzinfo=SHANGHAI)  # a Friday
+    assert weekly.last_due(friday) == ("2026-11-30", datetime(2026, 12, 4, 15, 0, tzinfo=SHANGHAI))  # type: ignore[attr-defined]
+    assert weekly.last_due(datetime(2026, 12, 4, 14, 0, tzinfo=SHANGHAI))[0] == "2026-11-23"  # type: ignore[attr-defined]
+
+    assert (await record(api, occurred_on="2026-12-02")).status_code == 201  # BJZL-01 patrolled this week
+    assert (await inspect(api)).status_code == 201  # three problems, deadline 11-20, open
+    api.clock.set(friday)
+    assert await catch_up(sessionmaker, api.clock, (weekly, overdue)) == [  # type: ignore[arg-type]
+        "weekly_patrol_check:2026-11-30", "rectification_overdue:2026-12-04"]
+    rows = (await api.session.execute(select(OutboxMessage).where(
+        OutboxMessage.idem_key.like("duty:weekly_patrol:2026-11-30:%")))).scalars().all()
+    assert len(rows) == 2 and all("宝湖社区" not in r.message["text"] for r in rows)  # BJZL-02 and -03
+    chased = (await api.session.execute(select(OutboxMessage).where(
+        OutboxMessage.idem_key.like("duty:rectification:%:first")))).scalars().all()
+    assert len(chased) == 3 and chased[0].recipient["mentioned_mobiles"]  # the owner is @-mentioned
+    tasks = (await api.get("/api/v1/tasks", "operator1")).json()
+    labels = [t["label"] for t in tasks]
+    assert sum(label.startswith("整改逾期") for label in labels) == 3
+    assert "本周巡查未录入：长城花园社区" in labels  # operator1 is linked to BJZL-01 and -02
+
+    api.clock.set(datetime(2026, 12, 5, 9, 30, tzinfo=SHANGHAI))  # the next morning: chased again, no new tasks
+    assert await catch_up(sessionmaker, api.clock, (overdue,)) == ["rectification_overdue:2026-12-05"]  # type: ignore[arg-type]
+    again = (await api.session.execute(select(OutboxMessage).where(
+        OutboxMessage.idem_key.like("duty:rectification:%:2026-12-05")))).scalars().all()
+    assert len(again) == 3
+    count = len((await api.session.execute(select(OperatorTask).where(
+        OperatorTask.label.like("整改逾期%")))).scalars().all())
+    assert count == 3 * 1  # one operator linked to BJZL-01, once per problem

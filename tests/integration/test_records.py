@@ -138,3 +138,23 @@ async def test_compliance_and_the_materials_score_in_the_ranking(api: Api) -> No
     assert wb["巡查记录"].max_row == 1 + len(weeks_in(date(2026, 10, 1), date(2027, 1, 1), today))
     r = await api.get("/api/v1/records.xlsx", "supervisor", params={"kind": "joint_meeting"})
     assert load_workbook(io.BytesIO(r.content)).sheetnames == ["联席会议"]
+
+
+async def test_patrols_are_by_the_registered_team_and_mutual_results_go_to_all(api: Api) -> None:
+    team = await record(api, kind="patrol_team", title="宝湖社区巡查队",
+                        details={"members": [{"name": "物业保安张三", "type": "property_guard"},
+                                             {"name": "志愿者李四", "type": "volunteer"}]})
+    assert team.status_code == 201
+    assert (await record(api)).status_code == 201  # both registered
+    stranger = await record(api, details={"members": ["路人王五"]})
+    assert stranger.status_code == 422 and "路人王五" in stranger.json()["error"]["fields"][0]["message"]
+
+    from sqlalchemy import select
+
+    from services.core.outbox.models import OutboxMessage
+
+    c2 = await api.community_id("BJZL-02")
+    r = await inspect(api, "c2_director", kind="mutual", inspecting_community_id=c2)
+    rows = (await api.session.execute(select(OutboxMessage).where(
+        OutboxMessage.idem_key.like(f"mutual_inspection:{r.json()['id']}:%")))).scalars().all()
+    assert len(rows) == 3 and "互查通报" in rows[0].message["text"] and "发现问题 3 项" in rows[0].message["text"]

@@ -23,7 +23,8 @@ def full(**over: object) -> dict[str, object]:
     base: dict[str, object] = {
         "start": Q4[0], "end": Q4[1], "today": AFTER, "patrols": weekly_patrols(13),
         "meetings": [m.replace(day=25) for m in months], "evaluations": [m.replace(day=28) for m in months],
-        "summaries": [("month", m) for m in months] + [("quarter", Q4[0])], "overdue_rectifications": []}
+        "summaries": [("month", m) for m in months] + [("quarter", Q4[0]), ("half_year", Q4[0]), ("year", Q4[0])],
+        "overdue_rectifications": []}
     return {**base, **over}
 
 
@@ -65,3 +66,10 @@ def test_three_categories_in_one_grid_flag_it() -> None:
     flags = grids_flagged([(1, 10, 100), (1, 10, 101), (1, 10, 102), (1, 11, 100), (1, 11, 101),
                            (2, 10, 100), (2, 10, 100), (2, 10, 101), (3, None, 1)])
     assert flags == {10: 1}
+
+
+def test_q4_also_asks_for_the_half_year_and_the_year() -> None:
+    months = [date(2026, m, 1) for m in (10, 11, 12)]
+    result = compliance(**full(summaries=[("month", m) for m in months] + [("quarter", Q4[0])]))  # type: ignore[arg-type]
+    check = next(c for c in result.checks if c.name == "summaries")
+    assert check.missing == ("2026 年下半年总结", "2026 年度总结")

@@ -70,6 +70,12 @@ class OutboxRepository:
             await self.session.execute(insert(OutboxMessage).on_conflict_do_nothing(
                 index_elements=[OutboxMessage.idem_key]), list(rows))
 
+    async def add_one(self, row: dict[str, Any]) -> OutboxMessage | None:
+        """Queue one message and return it; None when one with its ``idem_key`` was queued before."""
+        stmt = insert(OutboxMessage).values(**row).on_conflict_do_nothing(index_elements=[OutboxMessage.idem_key])
+        new_id = (await self.session.execute(stmt.returning(OutboxMessage.id))).scalar_one_or_none()
+        return None if new_id is None else await self.session.get(OutboxMessage, new_id)
+
     async def robot_key(self, community_id: int | None) -> str | None:
         if community_id is None:
             return None

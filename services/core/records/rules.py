@@ -17,6 +17,7 @@ from fractions import Fraction
 
 class RecordKind(StrEnum):
     patrol = "patrol"  # 巡查记录
+    patrol_team = "patrol_team"  # 巡查队伍登记: property guards, volunteers, residents' activists (details.members)
     joint_meeting = "joint_meeting"  # 联席会议
     enforcement_evaluation = "enforcement_evaluation"  # 下沉执法力量评价
     summary = "summary"  # 总结 (details.period_type: month | quarter | half_year | year)
@@ -24,9 +25,11 @@ class RecordKind(StrEnum):
     app_promotion = "app_promotion"  # "金凤e家" 推广 (details: registered, coverage, participation)
 
 
-KIND_LABELS = {RecordKind.patrol: "巡查记录", RecordKind.joint_meeting: "联席会议", RecordKind.enforcement_evaluation:
-               "下沉执法力量评价", RecordKind.summary: "工作总结", RecordKind.public_info: "公开信息",
-               RecordKind.app_promotion: "金凤e家推广"}
+KIND_LABELS = {
+    RecordKind.patrol: "巡查记录", RecordKind.patrol_team: "巡查队伍", RecordKind.joint_meeting: "联席会议",
+    RecordKind.enforcement_evaluation: "下沉执法力量评价", RecordKind.summary: "工作总结",
+    RecordKind.public_info: "公开信息", RecordKind.app_promotion: "金凤e家推广",
+}
 MEETING_DAY = 25
 
 
@@ -132,9 +135,13 @@ def compliance(*, start: date, end: date, today: date, patrols: list[date], meet
     wanted = [("month", m, f"{m:%Y-%m} 月度总结") for m in due_months]
     if quarter_over and (end - start).days > 80:
         wanted.append(("quarter", start, f"{start:%Y} 年第 {(start.month - 1) // 3 + 1} 季度总结"))
-    have = {(kind, d.year, (d.month - 1) // 3 if kind == "quarter" else d.month) for kind, d in summaries}
-    missing = [label for kind, d, label in wanted
-               if (kind, d.year, (d.month - 1) // 3 if kind == "quarter" else d.month) not in have]
+        if start.month in (4, 10):  # the quarter closes a half-year (and Q4 the year)
+            wanted.append(("half_year", start, f"{start:%Y} 年{'上' if start.month == 4 else '下'}半年总结"))
+        if start.month == 10:
+            wanted.append(("year", start, f"{start:%Y} 年度总结"))
+    # A summary is recognised by its type and the month (or quarter) it was written in or for.
+    have = {_summary_slot(kind, d) for kind, d in summaries}
+    missing = [label for kind, d, label in wanted if _summary_slot(kind, d) not in have]
     checks.append(Check("summaries", "工作总结", cfg.weight_summaries,
                         Fraction(len(wanted) - len(missing), len(wanted)) if wanted else Fraction(1), tuple(missing)))
 
@@ -142,6 +149,16 @@ def compliance(*, start: date, end: date, today: date, patrols: list[date], meet
     score = (cfg.max_score * Decimal(weighted.numerator) / Decimal(weighted.denominator)).quantize(
         Decimal("0.01"), ROUND_HALF_UP)
     return Compliance(tuple(checks), score)
+
+
+def _summary_slot(kind: str, d: date) -> tuple[str, int, int]:
+    if kind == "month":
+        return kind, d.year, d.month
+    if kind == "quarter":
+        return kind, d.year, (d.month - 1) // 3
+    if kind == "half_year":
+        return kind, d.year, (d.month - 1) // 6
+    return kind, d.year, 0
 
 
 def grids_flagged(problems: list[tuple[int, int | None, int]]) -> dict[int, int]:

@@ -17,6 +17,7 @@ from services.core.org.models import Grid, Person
 from services.core.org.repository import OrgRepository
 from services.core.org.roles import COMMUNITY_ROLES, Role
 from services.core.org.scope import Principal
+from services.core.outbox.repository import OutboxRepository
 from services.core.records import rules
 from services.core.records.models import Inspection, InspectionProblem, Record, RecordRevision
 from services.core.records.repository import RecordRepository
@@ -26,6 +27,7 @@ from services.core.stats import periods
 SUPERVISORS = frozenset({Role.department_supervisor, Role.business_supervisor, Role.department_head})
 REQUIRED_DETAILS: dict[RecordKind, tuple[str, ...]] = {
     RecordKind.patrol: ("members",),  # the patrol team members who went (物业保安、志愿者、居民骨干)
+    RecordKind.patrol_team: ("members",),  # the registered team: [{"name", "type"}] or names
     RecordKind.joint_meeting: ("attendees",),  # the minutes (纪要) are the body
     RecordKind.enforcement_evaluation: ("forces", "rating"),
     RecordKind.summary: ("period_type",),
@@ -67,6 +69,21 @@ def _check_details(kind: RecordKind, details: dict[str, Any], body: str | None) 
                 raise InvalidInput(f"details.{name}", "a number, 0 or more")
 
 
+def _member_names(members: Any) -> set[str]:
+    return {str(m.get("name") if isinstance(m, dict) else m).strip() for m in members or []}
+
+
+async def _check_patrol_members(repo: RecordRepository, community_id: int, details: dict[str, Any]) -> None:
+    """A patrol is by registered team members, once the community has registered its team (巡查队伍)."""
+    rosters = await repo.latest(community_id, RecordKind.patrol_team.value)
+    if not rosters:
+        return
+    registered = set().union(*(_member_names(r.details.get("members")) for r in rosters))
+    strangers = sorted(_member_names(details.get("members")) - registered)
+    if strangers:
+        raise InvalidInput("details.members", f"not registered in the patrol team: {'、'.join(strangers)}")
+
+
 def _snapshot(r: Record) -> dict[str, Any]:
     return {"kind": r.kind, "occurred_on": r.occurred_on.isoformat(), "title": r.title, "body": r.body,
             "details": r.details}
@@ -85,6 +102,8 @@ async def create_record(session: AsyncSession, principal: Principal, *, communit
         raise InvalidInput("occurred_on", "a record of something that has happened")
     _check_details(kind, details, body)
     repo = RecordRepository(session)
+    if kind == RecordKind.patrol:
+        await _check_patrol_members(repo, community_id, details)
     record = Record(community_id=community_id, kind=kind.value, occurred_on=occurred_on, title=title.strip(),
                     body=body, details=details, author_id=principal.person_id, created_at=now, updated_at=now)
     await repo.add(record)
@@ -170,7 +189,26 @@ async def create_inspection(session: AsyncSession, principal: Principal, *, comm
         await repo.add(InspectionProblem(inspection_id=inspection.id, grid_id=grid_id, category_id=category.id,
                                          description=p["description"], owner_id=p["owner_id"],
                                          deadline_on=p["deadline_on"], follow_up=[]))
+    if kind == "mutual":
+        await _bulletin(session, inspection, problems, now)
     return inspection
+
+
+async def _bulletin(session: AsyncSession, inspection: Inspection, problems: list[dict[str, Any]],
+                    now: datetime) -> None:
+    """互查 results are "通报" to every community: one message to each community's group."""
+    org = OrgRepository(session)
+    inspected = await org.community(inspection.community_id)
+    inspecting = await org.community(inspection.inspecting_community_id or 0)
+    deadlines = sorted({p["deadline_on"] for p in problems})
+    text = (f"【大联动·互查通报】{inspecting.name if inspecting else ''}对{inspected.name if inspected else ''}"
+            f"开展互查互评（{inspection.inspected_on:%m月%d日}）：发现问题 {len(problems)} 项"
+            + (f"，整改期限 {deadlines[0]:%m月%d日}" if deadlines else "") + f"。{inspection.summary[:200]}")
+    await OutboxRepository(session).add([{
+        "idem_key": f"mutual_inspection:{inspection.id}:{c.id}", "channel": "wecom_robot",
+        "recipient": {"community_id": c.id, "mentioned_mobiles": []}, "message": {"text": text}, "case_id": None,
+        "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for c in await org.list_communities() if c.active])
 
 
 async def follow_up(session: AsyncSession, principal: Principal, problem_id: int, note: str, close: bool, *,
