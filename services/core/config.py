@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # Acceptance later than this after dispatch is an acceptance timeout (接单超时), SPEC §3.
     acceptance_timeout_minutes: int = Field(default=10, ge=1)
 
+    # The assessment's and the materials score's numbers, as JSON objects over the regulation's defaults,
+    # e.g. {"rollup": "min", "unassigned_full": false} (see docs/decisions.md for every field).
+    assessment_config: str | None = None
+    materials_config: str | None = None
     # Active cases (主动案件): photo limits, the duplicate hint, the handling time of valid cases.
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Where photos go: "local" (under data_dir/files) or "s3" (any S3-compatible store, path-style).
@@ -92,6 +96,14 @@ class Settings(BaseSettings):
     # The district platform's API for the street's calls (签收, 回复); signed with district_secret.
     # Unset: those calls go to the log.
     district_api_url: str | None = None
+
+    @model_validator(mode="after")
+    def _configs_parse(self) -> Settings:
+        from services.core.assessment.config import assessment_config, materials_config
+
+        assessment_config(self)  # a bad field fails at start, not at the end of a quarter
+        materials_config(self)
+        return self
 
     @model_validator(mode="after")
     def _s3_complete(self) -> Settings:

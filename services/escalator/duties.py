@@ -125,13 +125,14 @@ async def monthly_bulletin(session: AsyncSession, period: str, now: datetime) ->
 async def quarterly_assessment(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     """季考核: the quarter that just ended is computed as a draft for the staff to check and publish."""
     from services.core.assessment import service as assessment
+    from services.core.assessment.config import assessment_config, materials_config
     from services.core.assessment.repository import AssessmentRepository
-    from services.core.assessment.rules import AssessmentConfig
 
     existing = await AssessmentRepository(session).quarter(period)
     if existing is not None and existing.status == "published":
         return {"skipped": "published already"}
-    row = await assessment.compute_draft(session, period, by=None, now=now, cfg=AssessmentConfig())
+    row = await assessment.compute_draft(session, period, by=None, now=now, cfg=assessment_config(),
+                                         materials=materials_config())
     return {"grid_workers": len((row.result or {}).get("grid_workers", [])), "status": row.status}
 
 

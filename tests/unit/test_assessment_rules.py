@@ -185,3 +185,23 @@ def test_money_helpers() -> None:
     with pytest.raises(ValueError):
         apportion(7, [])
     assert yuan(10_000_000) == "100,000.00" and yuan(5) == "0.05"
+
+
+def test_the_numbers_are_configuration() -> None:
+    from pydantic import ValidationError
+
+    from services.core.assessment.config import assessment_config, materials_config
+    from services.core.config import Settings
+
+    s = Settings(env="dev", assessment_config='{"rollup": "min", "volume_min_valid_cases": 60, '
+                                               '"self_handle_min_rate": "0.2", "unassigned_full": false}',
+                 materials_config='{"max_score": "20", "weight_patrols": 40, "weight_summaries": 5}')
+    cfg = assessment_config(s)
+    assert (cfg.rollup, cfg.volume_min_valid_cases, cfg.self_handle_min_rate, cfg.unassigned_full) == (
+        "min", 60, Fraction(1, 5), False)
+    assert materials_config(s).max_score == Decimal(20) and materials_config(s).weight_patrols == 40
+    assert assessment_config(Settings(env="dev")) == AssessmentConfig()
+    with pytest.raises(ValidationError, match="unknown field 'nope'"):
+        Settings(env="dev", assessment_config='{"nope": 1}')
+    with pytest.raises(ValidationError, match="weights must add up to 100"):
+        Settings(env="dev", assessment_config='{"unassigned_weight": 10}')

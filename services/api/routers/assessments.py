@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from services.api.deps import ClockDep, PrincipalDep, SessionDep
+from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
 from services.api.schemas import AssessmentOut, ConductIn, FundIn, PayIn, ReopenIn
 from services.core.assessment import service
-from services.core.assessment.rules import AssessmentConfig
+from services.core.assessment.config import assessment_config, materials_config
 from services.core.assessment.workbook import notice_workbook
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessment"])
@@ -41,9 +41,11 @@ async def fund(quarter: Quarter, body: FundIn, session: SessionDep, principal: P
 
 
 @router.post("/{quarter}/compute", response_model=AssessmentOut, summary="Compute (or recompute) the draft")
-async def compute(quarter: Quarter, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> AssessmentOut:
+async def compute(quarter: Quarter, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                  settings: SettingsDep) -> AssessmentOut:
     return AssessmentOut.model_validate(await service.compute(session, principal, quarter, now=clock.now(),
-                                                              cfg=AssessmentConfig()))
+                                                              cfg=assessment_config(settings),
+                                                              materials=materials_config(settings)))
 
 
 @router.post("/{quarter}/publish", response_model=AssessmentOut, summary="Publish: the record is frozen")

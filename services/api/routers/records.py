@@ -23,6 +23,7 @@ from services.api.schemas import (
     RecordPatchIn,
     RevisionOut,
 )
+from services.core.assessment.config import materials_config
 from services.core.files import attachments
 from services.core.records import service
 from services.core.records.models import Record
@@ -145,18 +146,20 @@ async def problem_follow_up(problem_id: int, body: FollowUpIn, session: SessionD
 
 
 @router.get("/compliance", summary="A community's compliance in a quarter, and its materials score")
-async def compliance(session: SessionDep, principal: PrincipalDep, clock: ClockDep, community_id: int,
-                     quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> dict[str, Any]:
+async def compliance(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
+                     community_id: int, quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> dict[str, Any]:
     service.readable_community(principal, community_id)
-    return await service.compliance_of(session, community_id, quarter, now=clock.now())
+    return await service.compliance_of(session, community_id, quarter, now=clock.now(),
+                                       cfg=materials_config(settings))
 
 
 @router.get("/compliance/dossier.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
             summary="The quarterly materials dossier: one sheet per register, and the compliance summary")
-async def dossier(session: SessionDep, principal: PrincipalDep, clock: ClockDep, community_id: int,
-                  quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> Response:
+async def dossier(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
+                  community_id: int, quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> Response:
     service.readable_community(principal, community_id)
-    summary = await service.compliance_of(session, community_id, quarter, now=clock.now())
+    summary = await service.compliance_of(session, community_id, quarter, now=clock.now(),
+                                          cfg=materials_config(settings))
     q = periods.quarter(quarter)
     _, rows = await RecordRepository(session).records(
         community_ids=[community_id], filters={"from": q.start.date(), "to": q.end.date()}, limit=10_000, offset=0)

@@ -19,6 +19,7 @@ from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
 from services.core.records import service as records
+from services.core.records.rules import MaterialsConfig
 from services.core.stats import periods
 from services.core.stats.repository import StatsRepository
 
@@ -88,14 +89,14 @@ async def set_fund(session: AsyncSession, principal: Principal, quarter: str, fu
 
 
 async def compute(session: AsyncSession, principal: Principal, quarter: str, *, now: datetime,
-                  cfg: rules.AssessmentConfig) -> AssessmentQuarter:
+                  cfg: rules.AssessmentConfig, materials: MaterialsConfig) -> AssessmentQuarter:
     """The draft: every grid worker's quarter (SPEC §4), the communities' ranking, the reward split (§5)."""
     _require(principal, ASSESSORS, "computing the assessment")
-    return await compute_draft(session, quarter, by=principal.person_id, now=now, cfg=cfg)
+    return await compute_draft(session, quarter, by=principal.person_id, now=now, cfg=cfg, materials=materials)
 
 
 async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, now: datetime,
-                        cfg: rules.AssessmentConfig) -> AssessmentQuarter:
+                        cfg: rules.AssessmentConfig, materials: MaterialsConfig) -> AssessmentQuarter:
     """``compute`` for whoever asks (``by`` None: the escalator's calendar duty)."""
     q = periods.quarter(quarter)
     repo = AssessmentRepository(session)
@@ -136,9 +137,9 @@ async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, 
                         "community_name": w["community_name"], "valid_cases": valid,
                         "self_handle_rate": str(_rate(self_handled, valid)), **_quarter_json(result)})
 
-    materials = {c: Decimal((await records.compliance_of(session, c, quarter, now=now))["materials_score"])
-                 for c in await repo.community_ids()}
-    communities = await _rank_communities(stats, q, now, workers, cfg, materials)
+    scores = {c: Decimal((await records.compliance_of(session, c, quarter, now=now, cfg=materials))["materials_score"])
+              for c in await repo.community_ids()}
+    communities = await _rank_communities(stats, q, now, workers, cfg, scores)
     staff = Staff(await repo.holders("department_head"), await repo.holders("department_supervisor"),
                   await repo.holders("operator"))
     eligible = [Ranked(w["person_id"], w["name"], Decimal(w["score"]),
@@ -149,7 +150,8 @@ async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, 
                           for c in communities]
     allocation = allocate(row.fund_fen, staff, ranked_communities, eligible) if row.fund_fen is not None else None
     _ranks(workers, eligible)
-    row.result = {"quarter": quarter, "config": _config_json(cfg), "grid_workers": workers,
+    row.result = {"quarter": quarter, "config": _config_json(cfg), "materials_config": _config_json(materials),
+                  "grid_workers": workers,
                   "communities": communities,
                   "allocation": [asdict(line) for line in allocation.lines] if allocation else None,
                   "notes": ["社区综合得分 = 网格员平均分（一票否决者按 0 分计）+ 考核资料分（满分 10）− 接单超时扣分"]}
@@ -208,7 +210,7 @@ def _ranks(workers: list[dict[str, Any]], eligible: list[Ranked]) -> None:
         w["rank"] = rank.get(w["person_id"])  # None: vetoed, not ranked
 
 
-def _config_json(cfg: rules.AssessmentConfig) -> dict[str, Any]:
+def _config_json(cfg: rules.AssessmentConfig | MaterialsConfig) -> dict[str, Any]:
     return {k: str(v) if not isinstance(v, (int, str, bool)) else v for k, v in asdict(cfg).items()}
 
 
