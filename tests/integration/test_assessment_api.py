@@ -56,8 +56,17 @@ async def test_compute_publish_freeze_reopen(api: Api) -> None:
     late = await api.client.put("/api/v1/assessments/pay/2026-11", json={"rows": rows},
                                 headers=await api.headers("supervisor"))
     assert late.status_code == 409
+    assert (await api.post(f"/api/v1/assessments/{Q}/conduct", "supervisor",
+                           {"person_id": g1, "reason": "x"})).status_code == 409
 
-    r = await api.get(f"/api/v1/assessments/{Q}/notice.xlsx", "c1_grid1")
+    # a grid worker reads the notice: every rank, score and veto; only their own pay and detail
+    seen = {w["person_id"]: w for w in (await api.get(f"/api/v1/assessments/{Q}", "c2_grid1")).json()["result"][
+        "grid_workers"]}
+    assert "pay_fen" in seen[g2] and "months" in seen[g2]
+    assert "pay_fen" not in seen[g1] and "months" not in seen[g1] and seen[g1]["vetoes"] == [
+        {"veto": "false_case", "label": "上报虚假案件"}]
+
+    r = await api.get(f"/api/v1/assessments/{Q}/notice.xlsx", "supervisor")
     wb = load_workbook(io.BytesIO(r.content))
     assert wb.sheetnames == ["网格员考核", "月度明细", "社区排名", "奖励分配"]
     assert wb["奖励分配"].cell(row=wb["奖励分配"].max_row, column=5).value == "100,000.00"
@@ -67,7 +76,25 @@ async def test_compute_publish_freeze_reopen(api: Api) -> None:
     reopened = (await api.post(f"/api/v1/assessments/{Q}/reopen", "supervisor",
                                {"reason": "区里更正了 12 月绩效"})).json()
     assert reopened["status"] == "draft"
-    assert [h["action"] for h in reopened["history"]] == ["compute", "fund", "compute", "publish", "reopen"]
+    assert [h["action"] for h in reopened["history"]] == ["compute", "inputs_changed", "fund", "compute", "publish",
+                                                          "reopen"]
     assert reopened["history"][-1]["reason"] == "区里更正了 12 月绩效"
     bad_quarter = await api.post("/api/v1/assessments/2026-Q5/compute", "supervisor")
     assert bad_quarter.status_code == 422
+
+
+async def test_a_draft_whose_inputs_changed_cannot_be_published(api: Api) -> None:
+    await api.client.put(f"/api/v1/assessments/{Q}/fund", json={"fund_fen": 10_000_000},
+                         headers=await api.headers("supervisor"))
+    assert (await api.post(f"/api/v1/assessments/{Q}/compute", "supervisor")).status_code == 200
+    await api.client.put(f"/api/v1/assessments/{Q}/fund", json={"fund_fen": 7_777_777},
+                         headers=await api.headers("supervisor"))
+    stale = await api.post(f"/api/v1/assessments/{Q}/publish", "supervisor")
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "assessment_stale"
+    fresh = (await api.post(f"/api/v1/assessments/{Q}/compute", "supervisor")).json()
+    assert sum(line["amount_fen"] for line in fresh["result"]["allocation"]) == 7_777_777
+    assert (await api.post(f"/api/v1/assessments/{Q}/publish", "supervisor")).status_code == 200
+    g1 = await api.person_id("c1_grid1")
+    twice = await api.client.put("/api/v1/assessments/pay/2027-01", headers=await api.headers("supervisor"),
+                                 json={"rows": [{"person_id": g1, "paid_fen": 1}, {"person_id": g1, "paid_fen": 2}]})
+    assert twice.status_code == 422 and twice.json()["error"]["fields"][0]["field"] == "rows[1].person_id"

@@ -62,12 +62,15 @@ async def reopen(quarter: Quarter, body: ReopenIn, session: SessionDep, principa
 
 @router.get("/{quarter}", response_model=AssessmentOut)
 async def get(quarter: Quarter, session: SessionDep, principal: PrincipalDep) -> AssessmentOut:
-    return AssessmentOut.model_validate(await service.get(session, principal, quarter))
+    row, view = await service.get(session, principal, quarter)
+    out = AssessmentOut.model_validate(row)
+    out.result = view  # a copy of the record as this person may see it; the record itself is untouched
+    return out
 
 
 @router.get("/{quarter}/notice.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
             summary="季度考核通报 and 奖励分配 as a workbook")
 async def notice(quarter: Quarter, session: SessionDep, principal: PrincipalDep) -> Response:
-    row = await service.get(session, principal, quarter)
-    return Response(notice_workbook(row), media_type=XLSX,
+    row, view = await service.get(session, principal, quarter)
+    return Response(notice_workbook(row, view), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="assessment-{quarter}.xlsx"'})

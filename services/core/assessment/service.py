@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.core.assessment import rules
 from services.core.assessment.models import AssessmentQuarter, ConductFinding
 from services.core.assessment.repository import AssessmentRepository
-from services.core.assessment.rewards import Ranked, Staff, allocate
+from services.core.assessment.rewards import Ranked, Staff, allocate, tiers
 from services.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
@@ -41,12 +41,15 @@ async def enter_pay(session: AsyncSession, principal: Principal, month: str, row
     periods.month(month)
     repo = AssessmentRepository(session)
     workers = await repo.grid_workers([r["person_id"] for r in rows])
+    seen: set[int] = set()
     for i, r in enumerate(rows):
         if r["person_id"] not in workers:
             raise InvalidInput(f"rows[{i}].person_id", f"person {r['person_id']} is not a grid worker")
+        if r["person_id"] in seen:
+            raise InvalidInput(f"rows[{i}].person_id", f"person {r['person_id']} appears twice")
+        seen.add(r["person_id"])
     quarter = f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
-    if (q := await repo.quarter(quarter)) is not None and q.status == "published":
-        raise Conflict(f"{quarter} is published; reopen it first", code="assessment_published")
+    await _inputs_changed(repo, quarter, principal.person_id, now, f"pay {month}")
     await repo.put_pay([{"person_id": r["person_id"], "month": month, "paid_fen": r["paid_fen"],
                          "quality_score": r.get("quality_score"), "entered_by": principal.person_id,
                          "entered_at": now} for r in rows])
@@ -62,8 +65,22 @@ async def record_conduct(session: AsyncSession, principal: Principal, quarter: s
         raise InvalidInput("reason", "say what the problem was", code="field_required")
     if person_id not in await AssessmentRepository(session).grid_workers([person_id]):
         raise InvalidInput("person_id", f"person {person_id} is not a grid worker")
+    await _inputs_changed(AssessmentRepository(session), quarter, principal.person_id, now, "conduct")
     await AssessmentRepository(session).add_conduct(ConductFinding(
         person_id=person_id, quarter=quarter, reason=reason.strip(), entered_by=principal.person_id, entered_at=now))
+
+
+async def _inputs_changed(repo: AssessmentRepository, quarter: str, by: int, now: datetime, what: str) -> None:
+    """An input of ``quarter`` changes: refused once published; a computed draft is marked stale and must
+    be computed again before it can be published (so a notice never disagrees with its inputs)."""
+    row = await repo.quarter(quarter, for_update=True)
+    if row is None:
+        return
+    if row.status == "published":
+        raise Conflict(f"{quarter} is published; reopen it first", code="assessment_published")
+    if row.result is not None and not row.result.get("stale"):
+        row.result = {**row.result, "stale": True}
+        row.history = [*row.history, {"at": now.isoformat(), "by": by, "action": "inputs_changed", "what": what}]
 
 
 async def _draft(repo: AssessmentRepository, quarter: str) -> AssessmentQuarter:
@@ -80,7 +97,9 @@ async def set_fund(session: AsyncSession, principal: Principal, quarter: str, fu
                    now: datetime) -> AssessmentQuarter:
     _require(principal, PUBLISHERS, "setting the reward fund")
     periods.quarter(quarter)
-    row = await _draft(AssessmentRepository(session), quarter)
+    repo = AssessmentRepository(session)
+    await _inputs_changed(repo, quarter, principal.person_id, now, "fund")
+    row = await _draft(repo, quarter)
     row.fund_fen = fund_fen
     row.history = [*row.history, {"at": now.isoformat(), "by": principal.person_id, "action": "fund",
                                   "fund_fen": fund_fen}]
@@ -150,6 +169,11 @@ async def compute_draft(session: AsyncSession, quarter: str, *, by: int | None, 
                           for c in communities]
     allocation = allocate(row.fund_fen, staff, ranked_communities, eligible) if row.fund_fen is not None else None
     _ranks(workers, eligible)
+    # The same tie rule as the reward split: equal on every key is equal in rank (并列).
+    community_rank = {m.id: t.rank for t in tiers(ranked_communities) for m in t.members}
+    for community in communities:
+        community["rank"] = community_rank[community["community_id"]]
+    communities.sort(key=lambda x: (x["rank"], x["code"]))
     row.result = {"quarter": quarter, "config": _config_json(cfg), "materials_config": _config_json(materials),
                   "grid_workers": workers,
                   "communities": communities,
@@ -195,16 +219,10 @@ async def _rank_communities(stats: StatsRepository, q: periods.Period, now: date
                     "grid_workers": len(scores), "mean_worker_score": str(mean), "materials_score": str(own),
                     "acceptance_timeouts": c["acceptance_timeouts"], "deduction": str(deduction),
                     "score": str(score)})
-    order = sorted(out, key=lambda c: (-Decimal(c["score"]), -Decimal(c["mean_worker_score"]),
-                                       c["acceptance_timeouts"], c["code"]))
-    for i, c in enumerate(order, 1):
-        c["rank"] = i
-    return order
+    return out
 
 
 def _ranks(workers: list[dict[str, Any]], eligible: list[Ranked]) -> None:
-    from services.core.assessment.rewards import tiers
-
     rank = {m.id: t.rank for t in tiers(eligible) for m in t.members}
     for w in workers:
         w["rank"] = rank.get(w["person_id"])  # None: vetoed, not ranked
@@ -225,6 +243,9 @@ async def publish(session: AsyncSession, principal: Principal, quarter: str, *, 
         raise Conflict(f"{quarter} is published already", code="assessment_published")
     if row.result.get("allocation") is None:
         raise Conflict(f"{quarter} has no reward fund set; set it and compute again", code="fund_missing")
+    if row.result.get("stale"):
+        raise Conflict(f"{quarter}'s inputs changed since it was computed; compute it again",
+                       code="assessment_stale")
     row.status, row.published_at, row.published_by = "published", now, principal.person_id
     row.history = [*row.history, {"at": now.isoformat(), "by": principal.person_id, "action": "publish"}]
     await session.flush()
@@ -249,9 +270,24 @@ async def reopen(session: AsyncSession, principal: Principal, quarter: str, reas
     return row
 
 
-async def get(session: AsyncSession, principal: Principal, quarter: str) -> AssessmentQuarter:
-    """A published quarter is the street's notice (通报), open to everyone signed in; a draft is the staff's."""
+async def get(session: AsyncSession, principal: Principal, quarter: str
+              ) -> tuple[AssessmentQuarter, dict[str, Any] | None]:
+    """A published quarter is the street's notice (通报), open to everyone signed in; a draft is the staff's.
+
+    Returns the record and its result as this person may see it: the staff see everything; anyone
+    else sees the ranks, scores, vetoes and awards of all, and the pay and monthly detail only of
+    themselves (a colleague's pay and the reasons behind a veto are not theirs to read).
+    """
     row = await AssessmentRepository(session).quarter(quarter)
-    if row is None or (row.status != "published" and not principal.roles & (ASSESSORS | {Role.admin})):
+    staff = bool(principal.roles & (ASSESSORS | {Role.admin}))
+    if row is None or (row.status != "published" and not staff):
         raise NotFound(f"no assessment for {quarter}", code="assessment_not_found")
-    return row
+    if staff or row.result is None:
+        return row, row.result
+    public = {"person_id", "name", "community_id", "community_name", "rank", "score", "valid_cases",
+              "self_handle_rate"}
+    workers = [w if w["person_id"] == principal.person_id else
+               {**{k: v for k, v in w.items() if k in public},
+                "vetoes": [{"veto": v["veto"], "label": v["label"]} for v in w["vetoes"]]}
+               for w in row.result.get("grid_workers", [])]
+    return row, {**row.result, "grid_workers": workers}
