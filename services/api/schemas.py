@@ -6,10 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.core.cases.rules import CaseAction, CaseStatus
 from services.core.org.roles import Role
+from services.core.storable import require_storable
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
@@ -21,6 +22,15 @@ Mobile = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,19}$")]
 
 class Orm(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class StorableIn(BaseModel):
+    """A request body whose every text and number can be stored (checked after parsing; 422 names the field)."""
+
+    @model_validator(mode="after")
+    def _storable(self) -> StorableIn:
+        require_storable(self.model_dump(mode="python"))
+        return self
 
 
 class TokenOut(BaseModel):
@@ -417,7 +427,7 @@ class ActiveCasePageOut(BaseModel):
     items: list[ActiveCaseOut]
 
 
-class AuditIn(BaseModel):
+class AuditIn(StorableIn):
     result: Literal["valid", "invalid", "false"]
     note: str | None = Field(default=None, max_length=2000)
 
@@ -429,20 +439,20 @@ class PayRowIn(BaseModel):
     quality_score: Decimal | None = Field(default=None, ge=0, le=20, max_digits=5, decimal_places=2)
 
 
-class PayIn(BaseModel):
+class PayIn(StorableIn):
     rows: list[PayRowIn] = Field(min_length=1, max_length=2000)
 
 
-class ConductIn(BaseModel):
+class ConductIn(StorableIn):
     person_id: int
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class FundIn(BaseModel):
+class FundIn(StorableIn):
     fund_fen: int = Field(ge=0, le=100_000_000_000, description="以奖代补奖励资金, in fen")
 
 
-class ReopenIn(BaseModel):
+class ReopenIn(StorableIn):
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -457,7 +467,7 @@ class AssessmentOut(Orm):
     history: list[dict[str, Any]]
 
 
-class RecordIn(BaseModel):
+class RecordIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
     community_id: int | None = None
     kind: Literal["patrol", "patrol_team", "joint_meeting", "enforcement_evaluation", "summary", "public_info",
@@ -468,7 +478,7 @@ class RecordIn(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class RecordPatchIn(BaseModel):
+class RecordPatchIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
     occurred_on: date | None = None
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
@@ -506,7 +516,7 @@ class RevisionOut(Orm):
     after: dict[str, Any]
 
 
-class ProblemIn(BaseModel):
+class ProblemIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
     grid_id: int | None = None
     category_code: str = Field(max_length=32)
@@ -515,7 +525,7 @@ class ProblemIn(BaseModel):
     deadline_on: date
 
 
-class InspectionIn(BaseModel):
+class InspectionIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
     community_id: int
     kind: Literal["operator", "mutual"] = "operator"
@@ -550,6 +560,6 @@ class InspectionOut(Orm):
     problems: list[ProblemOut] = Field(default_factory=list)
 
 
-class FollowUpIn(BaseModel):
+class FollowUpIn(StorableIn):
     note: str = Field(min_length=1, max_length=2000)
     close: bool = False

@@ -84,8 +84,8 @@ async def test_inspections_and_rectification(api: Api) -> None:
                            tasks=["查看巡查台账", "抽查网格"])
     assert mutual.status_code == 201 and mutual.json()["kind"] == "mutual"
     assert (await inspect(api, "c1_director", kind="mutual", inspecting_community_id=c2)).status_code == 403
-    late = await inspect(api, problems=[{"category_code": "C0101", "description": "x", "owner_id": 1,
-                                         "deadline_on": "2026-11-01"}])
+    late = await inspect(api, problems=[{"category_code": "C0101", "description": "x",
+                                         "owner_id": await api.person_id("c1_grid1"), "deadline_on": "2026-11-01"}])
     assert late.status_code == 422 and late.json()["error"]["fields"][0]["field"] == "problems[0].deadline_on"
 
     pid = problems[0]["id"]
@@ -158,3 +158,23 @@ async def test_patrols_are_by_the_registered_team_and_mutual_results_go_to_all(a
     rows = (await api.session.execute(select(OutboxMessage).where(
         OutboxMessage.idem_key.like(f"mutual_inspection:{r.json()['id']}:%")))).scalars().all()
     assert len(rows) == 3 and "互查通报" in rows[0].message["text"] and "发现问题 3 项" in rows[0].message["text"]
+
+
+async def test_bad_values_are_422_naming_the_field(api: Api) -> None:
+    nul = await record(api, title="巡查\x00")
+    assert nul.status_code == 422 and nul.json()["error"]["fields"][0]["field"] == "title"
+    bad_members = await record(api, kind="patrol_team", details={"members": 5})
+    assert bad_members.status_code == 422 and bad_members.json()["error"]["fields"][0]["field"] == "details.members"
+    raw = b'{"kind": "app_promotion", "occurred_on": "2026-11-02", "title": "t", "details": ' \
+          b'{"registered": NaN, "coverage": 1, "participation": 1}}'
+    nan = await api.client.post("/api/v1/records", content=raw, headers={
+        **await api.headers("c1_director"), "Content-Type": "application/json"})
+    assert nan.status_code == 422
+    far = await api.get("/api/v1/stats/daily", "supervisor", params={"date": "9999-12-31"})
+    assert far.status_code == 422 and far.json()["error"]["fields"][0]["field"] == "date"
+    assert (await api.get("/api/v1/stats/monthly", "supervisor", params={"month": "2000-01"})).status_code == 200
+    assert (await api.post("/api/v1/assessments/1999-Q1/compute", "supervisor")).status_code == 422
+    owner = await api.person_id("c2_director")
+    stranger = await inspect(api, problems=[{"category_code": "C0101", "description": "x", "owner_id": owner,
+                                             "deadline_on": "2026-11-20"}])
+    assert stranger.status_code == 422 and stranger.json()["error"]["fields"][0]["field"] == "problems[0].owner_id"

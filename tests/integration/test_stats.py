@@ -64,3 +64,17 @@ async def test_daily_and_monthly_figures(api: Api) -> None:
     assert wb[f"月通报 {month}（社区）"]["A1"].value == "社区" and len(wb["图表"]._charts) == 2
     r = await api.get("/api/v1/stats/daily.xlsx", "supervisor", params={"date": day})
     assert load_workbook(io.BytesIO(r.content)).sheetnames == [f"日统计 {day}（社区）", f"日统计 {day}（网格员）"]
+
+
+async def test_a_case_never_accepted_is_an_acceptance_timeout(api: Api) -> None:
+    from tests.helpers import event
+
+    day = api.clock.now().astimezone(SHANGHAI).date().isoformat()
+    await api.send_event(event(community_code="BJZL-03"))  # dispatched at once, never accepted
+    fresh = (await api.get("/api/v1/stats/daily", "supervisor", params={"date": day})).json()
+    c3 = next(c for c in fresh["communities"] if c["code"] == "BJZL-03")
+    assert c3["received"] == 1 and c3["acceptance_timeouts"] == 0  # within its 10 minutes
+    api.clock.advance(timedelta(minutes=11))
+    later = (await api.get("/api/v1/stats/daily", "supervisor", params={"date": day})).json()
+    c3 = next(c for c in later["communities"] if c["code"] == "BJZL-03")
+    assert c3["acceptance_timeouts"] == 1 and c3["accepted"] == 0

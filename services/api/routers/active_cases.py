@@ -17,7 +17,7 @@ from services.core.active.rules import AuditStatus
 from services.core.config import Settings
 from services.core.errors import InvalidInput
 from services.core.files.access import visible_attachment
-from services.core.files.attachments import Upload
+from services.core.files.attachments import Upload, read
 from services.core.files.storage import FileStore
 from services.core.files.stores import build_file_store
 
@@ -42,7 +42,10 @@ def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut
     return result
 
 
-async def _read(files: list[UploadFile], field: str, stage: str, max_bytes: int) -> list[Upload]:
+async def _read(files: list[UploadFile], field: str, stage: str, max_bytes: int, max_files: int = 50
+                ) -> list[Upload]:
+    if len(files) > max_files:  # counted before anything is read
+        raise InvalidInput(field, f"at most {max_files} files", code="too_many_files")
     uploads = []
     for f in files:
         data = await f.read(max_bytes + 1)  # one byte more than allowed is enough to refuse it
@@ -65,8 +68,8 @@ async def report(session: SessionDep, principal: PrincipalDep, clock: ClockDep, 
     """A grid worker's report in their own grid (``grid_id`` may be left out by someone with one grid).
     自发自处: ``self_handled=true`` with at least one photo before and one after; it is handled at once."""
     lim = limits(settings)
-    uploads = [*await _read(photos_before or [], "photos_before", "before", lim.max_photo_bytes),
-               *await _read(photos_after or [], "photos_after", "after", lim.max_photo_bytes)]
+    uploads = [*await _read(photos_before or [], "photos_before", "before", lim.max_photo_bytes, lim.max_photos),
+               *await _read(photos_after or [], "photos_after", "after", lim.max_photo_bytes, lim.max_photos)]
     if grid_id is None:
         grids = await service.ActiveCaseRepository(session).grids_of_worker(principal.person_id)
         if len(grids) != 1:
@@ -122,5 +125,5 @@ async def handle(case_id: int, session: SessionDep, principal: PrincipalDep, clo
 async def attachment(attachment_id: int, session: SessionDep, principal: PrincipalDep,
                      settings: SettingsDep) -> Response:
     found = await visible_attachment(session, principal, attachment_id)
-    return Response(await store(settings).get(found.storage_key), media_type=found.content_type,
+    return Response(await read(store(settings), found.storage_key), media_type=found.content_type,
                     headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})

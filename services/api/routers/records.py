@@ -24,6 +24,7 @@ from services.api.schemas import (
     RevisionOut,
 )
 from services.core.assessment.config import materials_config
+from services.core.errors import InvalidInput
 from services.core.files import attachments
 from services.core.records import service
 from services.core.records.models import Record
@@ -100,6 +101,8 @@ async def add_attachments(record_id: int, session: SessionDep, principal: Princi
                           settings: SettingsDep, files: Annotated[list[UploadFile], File()]) -> RecordOut:
     record = await service.writable_record(session, principal, record_id)
     lim = limits(settings)
+    if len(files) > lim.max_photos:  # counted before anything is read
+        raise InvalidInput("files", f"at most {lim.max_photos} files", code="too_many_files")
     uploads = [attachments.Upload("files", "document", f.filename, await f.read(lim.max_photo_bytes + 1))
                for f in files]
     await attachments.store_all(session, store(settings), OWNER, record.id, uploads, by=principal.person_id,

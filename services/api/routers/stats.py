@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from services.api.deps import ClockDep, PrincipalDep, SessionDep
+from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
 from services.core.stats import periods
 from services.core.stats import service as stats
 from services.core.stats.workbook import bulletin_workbook, daily_workbook
@@ -23,22 +24,30 @@ def _download(content: bytes, name: str) -> Response:
 
 
 @router.get("/daily", summary="日统计: per community and grid worker, in your scope")
-async def daily(date: DateQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> dict[str, Any]:
-    return await stats.figures(session, principal, periods.day(date), now=clock.now())
+async def daily(date: DateQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                settings: SettingsDep) -> dict[str, Any]:
+    return await stats.figures(session, principal, periods.day(date), now=clock.now(),
+                               acceptance_limit=timedelta(minutes=settings.acceptance_timeout_minutes))
 
 
 @router.get("/daily.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
-async def daily_xlsx(date: DateQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> Response:
-    data = await stats.figures(session, principal, periods.day(date), now=clock.now())
+async def daily_xlsx(date: DateQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                settings: SettingsDep) -> Response:
+    data = await stats.figures(session, principal, periods.day(date), now=clock.now(),
+                               acceptance_limit=timedelta(minutes=settings.acceptance_timeout_minutes))
     return _download(daily_workbook(data), f"daily-{data['period']}.xlsx")
 
 
 @router.get("/monthly", summary="月通报: the month per community and grid worker, beside the month before")
-async def monthly(month: MonthQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> dict[str, Any]:
-    return await stats.bulletin(session, principal, periods.month(month), now=clock.now())
+async def monthly(month: MonthQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                settings: SettingsDep) -> dict[str, Any]:
+    return await stats.bulletin(session, principal, periods.month(month), now=clock.now(),
+                                  acceptance_limit=timedelta(minutes=settings.acceptance_timeout_minutes))
 
 
 @router.get("/monthly.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
-async def monthly_xlsx(month: MonthQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> Response:
-    data = await stats.bulletin(session, principal, periods.month(month), now=clock.now())
+async def monthly_xlsx(month: MonthQ, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                settings: SettingsDep) -> Response:
+    data = await stats.bulletin(session, principal, periods.month(month), now=clock.now(),
+                                  acceptance_limit=timedelta(minutes=settings.acceptance_timeout_minutes))
     return _download(bulletin_workbook(data), f"bulletin-{data['period']}.xlsx")

@@ -22,6 +22,7 @@ from services.core.files.storage import FileStore
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
 from services.core.outbox.repository import OutboxRepository
+from services.core.storable import require_storable
 
 OWNER_KIND = "active_case"
 
@@ -59,6 +60,7 @@ async def report(session: AsyncSession, principal: Principal, data: NewActiveCas
         raise InvalidInput("category_code", f"unknown category {data.category_code!r}")
     if not data.description.strip():
         raise InvalidInput("description", "describe the problem", code="field_required")
+    require_storable({"description": data.description, "address": data.address})
     if (data.lat is None) != (data.lng is None):
         raise InvalidInput("lat" if data.lat is None else "lng", "give both lat and lng, or neither")
     photos = attachments.check(uploads, max_bytes=limits.max_photo_bytes, max_files=limits.max_photos)
@@ -93,6 +95,8 @@ async def audit(session: AsyncSession, principal: Principal, case_id: int, resul
     case = await get_visible(session, principal, case_id, for_update=True)
     if not rules.can_audit(principal, case.community_id):
         raise Forbidden("auditing is for the linked operators and the supervisors", code="role_not_allowed")
+    if case.reporter_id == principal.person_id:
+        raise Forbidden("nobody audits their own report", code="own_report")
     if result == AuditStatus.pending:
         raise InvalidInput("result", "an audit says valid, invalid or false")
     if case.audit_status != AuditStatus.pending.value:

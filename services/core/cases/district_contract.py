@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from services.core.errors import AppError, NotAuthenticated
+from services.core.storable import UNSTORABLE_TEXT
 
 SOURCES = ("hotline", "leader", "online", "media", "department", "petition", "video")
 SOURCE_LABELS = {"hotline": "热线投诉", "leader": "领导交办", "online": "网上反映", "media": "媒体曝光",
@@ -24,7 +25,7 @@ EVENT_TYPES = ("case.created", "case.updated", "case.urged", "case.recalled")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 # Postgres text cannot hold NUL, and a lone surrogate cannot be encoded: refuse them up front (422).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE = UNSTORABLE_TEXT
 _MAYBE_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 

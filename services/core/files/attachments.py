@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +54,7 @@ async def store_checked(session: AsyncSession, store: FileStore, owner_kind: str
     for u, kind in checked:
         try:
             key = await store.put(u.data)
-        except (S3Error, OSError) as exc:  # the request's transaction rolls back; the client retries
+        except (S3Error, OSError, httpx.HTTPError) as exc:  # the request rolls back; the client retries
             raise ServiceUnavailable("the file store is unavailable; try again",
                                      code="file_store_unavailable") from exc
         rows.append(Attachment(owner_kind=owner_kind, owner_id=owner_id, stage=u.stage, content_type=kind,
@@ -69,6 +70,14 @@ async def store_all(session: AsyncSession, store: FileStore, owner_kind: str, ow
                     allow_documents: bool = False) -> list[Attachment]:
     checked = check(uploads, max_bytes=max_bytes, max_files=max_files, allow_documents=allow_documents)
     return await store_checked(session, store, owner_kind, owner_id, checked, by=by, now=now)
+
+
+async def read(store: FileStore, key: str) -> bytes:
+    """The bytes of a stored file; a store that cannot be reached (or lost the file) is a 503."""
+    try:
+        return await store.get(key)
+    except (S3Error, OSError, httpx.HTTPError) as exc:
+        raise ServiceUnavailable("the file store is unavailable; try again", code="file_store_unavailable") from exc
 
 
 async def of(session: AsyncSession, owner_kind: str, owner_ids: Sequence[int]) -> Sequence[Attachment]:

@@ -67,6 +67,13 @@ class OrgRepository:
     async def list_communities(self) -> Sequence[Community]:
         return (await self.session.execute(select(Community).order_by(Community.code))).scalars().all()
 
+    async def communities_of(self, person_id: int) -> set[int]:
+        """Communities a person belongs to: by a community role, or by holding one of its grids."""
+        roles = select(PersonRole.community_id).where(PersonRole.person_id == person_id,
+                                                      PersonRole.community_id.isnot(None))
+        grids = select(Grid.community_id).where(Grid.grid_worker_id == person_id)
+        return {cid for cid in (await self.session.execute(roles.union(grids))).scalars().all() if cid is not None}
+
     async def community(self, community_id: int) -> Community | None:
         return await self.session.get(Community, community_id)
 

@@ -83,13 +83,20 @@ class RecordRepository:
         stmt = select(InspectionProblem).where(InspectionProblem.id == problem_id)
         return (await self.session.execute(stmt.with_for_update() if for_update else stmt)).scalar_one_or_none()
 
-    async def overdue_problems(self, today: date, community_id: int | None = None) -> Sequence[Any]:
-        """Open problems past their deadline, with the inspected community."""
+    async def overdue_problems(self, today: date, community_id: int | None = None,
+                               inspected: tuple[date, date] | None = None) -> Sequence[Any]:
+        """Problems past their deadline and not closed by ``today`` (closed later still counts as overdue
+        then), with the inspected community; ``inspected``: only those of inspections in ``[start, end)``."""
+        not_closed = InspectionProblem.closed_at.is_(None) | (func.date(func.timezone("Asia/Shanghai",
+                                                                                      InspectionProblem.closed_at))
+                                                              > today)
         stmt = (select(InspectionProblem, Inspection.community_id)
                 .join(Inspection, Inspection.id == InspectionProblem.inspection_id)
-                .where(InspectionProblem.closed_at.is_(None), InspectionProblem.deadline_on < today))
+                .where(not_closed, InspectionProblem.deadline_on < today))
         if community_id is not None:
             stmt = stmt.where(Inspection.community_id == community_id)
+        if inspected is not None:
+            stmt = stmt.where(Inspection.inspected_on >= inspected[0], Inspection.inspected_on < inspected[1])
         return (await self.session.execute(stmt.order_by(InspectionProblem.deadline_on))).all()
 
     async def operator_problems(self, start: date, end: date) -> list[tuple[int, int | None, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +57,12 @@ def _check_details(kind: RecordKind, details: dict[str, Any], body: str | None) 
     for name in REQUIRED_DETAILS[kind]:
         if details.get(name) in (None, "", []):
             raise InvalidInput(f"details.{name}", f"a {kind.value} record needs {name}", code="field_required")
+    if kind in (RecordKind.patrol, RecordKind.patrol_team):
+        members = details["members"]
+        if not isinstance(members, list) or not all(
+                (isinstance(m, str) and m.strip()) or (isinstance(m, dict) and isinstance(m.get("name"), str)
+                                                       and m["name"].strip()) for m in members):
+            raise InvalidInput("details.members", 'a list of names, or of {"name": …, "type": …}')
     if kind == RecordKind.joint_meeting and not (body or "").strip():
         raise InvalidInput("body", "the minutes (纪要) of the meeting", code="field_required")
     if kind == RecordKind.summary and details["period_type"] not in SUMMARY_PERIODS:
@@ -135,11 +141,15 @@ async def update_record(session: AsyncSession, principal: Principal, record_id: 
     record = await visible_record(session, principal, record_id, for_update=True)
     if record.community_id not in _writes_for(principal):
         raise Forbidden("a community corrects its own records", code="not_your_community")
+    if changes.get("occurred_on") is not None and changes["occurred_on"] > now.astimezone(SHANGHAI).date():
+        raise InvalidInput("occurred_on", "a record of something that has happened")
     before = _snapshot(record)
     for name in ("occurred_on", "title", "body", "details"):
         if changes.get(name) is not None:
             setattr(record, name, changes[name])
     _check_details(RecordKind(record.kind), record.details, record.body)
+    if record.kind == RecordKind.patrol.value:
+        await _check_patrol_members(RecordRepository(session), record.community_id, record.details)
     record.updated_at = now
     await RecordRepository(session).add(RecordRevision(record_id=record.id, action="update",
                                                        by_id=principal.person_id, at=now, before=before,
@@ -182,8 +192,9 @@ async def create_inspection(session: AsyncSession, principal: Principal, *, comm
             if grid is None or grid.community_id != community_id:
                 raise InvalidInput(f"{where}.grid_id", "a grid of the inspected community")
         owner = await session.get(Person, p["owner_id"])
-        if owner is None or not owner.active:
-            raise InvalidInput(f"{where}.owner_id", f"unknown person {p['owner_id']}")
+        if owner is None or not owner.active or community_id not in await OrgRepository(session).communities_of(
+                owner.id):
+            raise InvalidInput(f"{where}.owner_id", f"person {p['owner_id']} is not one of the inspected community's")
         if p["deadline_on"] < inspected_on:
             raise InvalidInput(f"{where}.deadline_on", "the rectification deadline comes after the inspection")
         await repo.add(InspectionProblem(inspection_id=inspection.id, grid_id=grid_id, category_id=category.id,
@@ -246,14 +257,17 @@ async def compliance_of(session: AsyncSession, community_id: int, quarter: str, 
     today = now.astimezone(SHANGHAI).date()
     repo = RecordRepository(session)
 
-    async def on(kind: RecordKind) -> list[date]:
-        return [d for d, _ in await repo.dates(community_id, kind.value, start, end)]
+    async def on(kind: RecordKind, since: date = start) -> list[date]:
+        return [d for d, _ in await repo.dates(community_id, kind.value, since, end)]
 
     summaries = [(str(details.get("period_type")), d)
                  for d, details in await repo.dates(community_id, RecordKind.summary.value, start, end)]
+    # the quarter's own inspections, judged at its end (a past quarter does not change later)
     overdue = [f"{p.description}（期限 {p.deadline_on:%m-%d}）"
-               for p, _ in await repo.overdue_problems(today, community_id)]
-    result = rules.compliance(start=start, end=end, today=today, patrols=await on(RecordKind.patrol),
+               for p, _ in await repo.overdue_problems(min(today, end), community_id, inspected=(start, end))]
+    # a week is judged in the quarter its Sunday falls in: patrols from that week's Monday count
+    first_monday = start - timedelta(days=start.weekday())
+    result = rules.compliance(start=start, end=end, today=today, patrols=await on(RecordKind.patrol, first_monday),
                               meetings=await on(RecordKind.joint_meeting),
                               evaluations=await on(RecordKind.enforcement_evaluation), summaries=summaries,
                               overdue_rectifications=overdue, cfg=cfg)

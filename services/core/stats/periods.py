@@ -17,6 +17,14 @@ class Period:
     end: datetime
 
 
+YEARS = range(2000, 2101)  # the platform's calendar; outside it a period is a typing error
+
+
+def _year(y: int, field: str) -> None:
+    if y not in YEARS:
+        raise InvalidInput(field, f"a year from {YEARS.start} to {YEARS.stop - 1}")
+
+
 def _at(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=SHANGHAI)
 
@@ -26,6 +34,7 @@ def day(value: str, field: str = "date") -> Period:
         d = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(field, "a date like 2026-12-04") from None
+    _year(d.year, field)
     return Period(d.isoformat(), _at(d), _at(date.fromordinal(d.toordinal() + 1)))
 
 
@@ -34,13 +43,14 @@ def month(value: str, field: str = "month") -> Period:
     if not m or not 1 <= int(m[2]) <= 12:
         raise InvalidInput(field, "a month like 2026-12")
     y, mo = int(m[1]), int(m[2])
+    _year(y, field)
     nxt = date(y + (mo == 12), mo % 12 + 1, 1)
     return Period(f"{y:04d}-{mo:02d}", _at(date(y, mo, 1)), _at(nxt))
 
 
 def previous_month(p: Period) -> Period:
     y, mo = int(p.label[:4]), int(p.label[5:7])
-    return month(f"{y - (mo == 1):04d}-{(mo - 2) % 12 + 1:02d}")
+    return month(f"{max(YEARS.start, y - (mo == 1)):04d}-{(mo - 2) % 12 + 1:02d}")
 
 
 def quarter(value: str, field: str = "quarter") -> Period:
@@ -48,6 +58,7 @@ def quarter(value: str, field: str = "quarter") -> Period:
     if not m:
         raise InvalidInput(field, "a quarter like 2026-Q4")
     y, q = int(m[1]), int(m[2])
+    _year(y, field)
     first = date(y, 3 * q - 2, 1)
     nxt = date(y + (q == 4), (3 * q) % 12 + 1, 1)
     return Period(f"{y:04d}-Q{q}", _at(first), _at(nxt))

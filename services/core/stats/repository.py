@@ -7,7 +7,7 @@ Every indicator's numerator and denominator is written here and in docs/indicato
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -72,7 +72,8 @@ ORDER BY c.code, pe.id
 #   received            passive cases dispatched to the community in the period (分派)
 #   accepted            passive cases it accepted in the period (接单)
 #   closed              passive cases closed in the period (结案)
-#   acceptance_timeouts of those accepted, accepted later than the acceptance limit (接单超时)
+#   acceptance_timeouts passive cases dispatched in the period and accepted later than the acceptance limit, or
+#                       not accepted at all (still waiting, or returned) once the limit has passed (接单超时)
 #   avg_accept_minutes  mean of (accepted_at − dispatched_at) over those accepted, in minutes
 #   passive_due / passive_overdue   passive cases of the community whose deadline fell in the period,
 #                       and of those, handled after it or still open past it
@@ -89,7 +90,9 @@ WITH a AS (
            count(*) FILTER (WHERE dispatched_at >= :start AND dispatched_at < :end) AS received,
            count(*) FILTER (WHERE accepted_at >= :start AND accepted_at < :end) AS accepted,
            count(*) FILTER (WHERE closed_at >= :start AND closed_at < :end) AS closed,
-           count(*) FILTER (WHERE accepted_at >= :start AND accepted_at < :end AND acceptance_timed_out)
+           count(*) FILTER (WHERE dispatched_at >= :start AND dispatched_at < :end AND status <> 'recalled'
+                            AND (acceptance_timed_out OR (accepted_at IS NULL
+                                 AND dispatched_at < CAST(:now AS timestamptz) - CAST(:limit AS interval))))
                AS acceptance_timeouts,
            avg(extract(epoch FROM accepted_at - dispatched_at) / 60)
                FILTER (WHERE accepted_at >= :start AND accepted_at < :end) AS avg_accept_minutes,
@@ -112,6 +115,9 @@ ORDER BY c.code
 """)
 
 
+ACCEPTANCE_LIMIT = timedelta(minutes=10)  # SPEC §3; LIANDONG_ACCEPTANCE_TIMEOUT_MINUTES where settings are at hand
+
+
 class StatsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -124,8 +130,10 @@ class StatsRepository:
         return [dict(r._mapping) for r in rows]
 
     async def communities(self, start: datetime, end: datetime, now: datetime,
-                          community_ids: Sequence[int] | None) -> list[dict[str, Any]]:
+                          community_ids: Sequence[int] | None,
+                          acceptance_limit: timedelta = ACCEPTANCE_LIMIT) -> list[dict[str, Any]]:
         rows = await self.session.execute(_COMMUNITIES, {"start": start, "end": end, "now": now,
+                                                         "limit": acceptance_limit,
                                                          "community_ids": list(community_ids)
                                                          if community_ids is not None else None})
         return [dict(r._mapping) for r in rows]

@@ -12,7 +12,7 @@ A rate with a zero denominator is null (shown as "—"), never 0% or 100%.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
 from services.core.stats.periods import Period, previous_month
-from services.core.stats.repository import StatsRepository
+from services.core.stats.repository import ACCEPTANCE_LIMIT, StatsRepository
 
 CENT = Decimal("0.01")
 
@@ -58,8 +58,8 @@ def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def figures(session: AsyncSession, principal: Principal, period: Period, *, now: datetime
-                  ) -> dict[str, Any]:
+async def figures(session: AsyncSession, principal: Principal, period: Period, *, now: datetime,
+                  acceptance_limit: timedelta = ACCEPTANCE_LIMIT) -> dict[str, Any]:
     """Communities and grid workers for ``period``, within the asker's scope."""
     communities, person = _scope(principal)
     repo = StatsRepository(session)
@@ -68,15 +68,16 @@ async def figures(session: AsyncSession, principal: Principal, period: Period, *
         workers = [w for w in workers if w["person_id"] == person]
         community_rows: list[dict[str, Any]] = []
     else:
-        community_rows = await repo.communities(period.start, period.end, now, communities)
+        community_rows = await repo.communities(period.start, period.end, now, communities, acceptance_limit)
     return {"period": period.label, "communities": [_with_rates(c) for c in community_rows],
             "grid_workers": [_with_rates(w) for w in workers]}
 
 
-async def bulletin(session: AsyncSession, principal: Principal, period: Period, *, now: datetime) -> dict[str, Any]:
+async def bulletin(session: AsyncSession, principal: Principal, period: Period, *, now: datetime,
+                   acceptance_limit: timedelta = ACCEPTANCE_LIMIT) -> dict[str, Any]:
     """月通报: the month's figures with the previous month's beside each line (month over month)."""
-    this = await figures(session, principal, period, now=now)
-    before = await figures(session, principal, previous_month(period), now=now)
+    this = await figures(session, principal, period, now=now, acceptance_limit=acceptance_limit)
+    before = await figures(session, principal, previous_month(period), now=now, acceptance_limit=acceptance_limit)
     prev_c = {c["community_id"]: c for c in before["communities"]}
     prev_w = {w["person_id"]: w for w in before["grid_workers"]}
     for c in this["communities"]:
