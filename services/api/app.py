@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.api.body_limit import BodyLimitMiddleware
 from services.api.errors import install_error_handlers
 from services.api.routers import (
     active_cases,
@@ -74,6 +75,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.state.intake_pool = intake_pool
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
+    upload_limit = settings.upload_max_bytes * settings.upload_max_files + 1024 * 1024  # the files and the form
+
+    def limit_for(method: str, path: str) -> int:
+        uploads = (method == "POST" and path == "/api/v1/active-cases") or path.endswith("/attachments")
+        return upload_limit if uploads else settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     # The district webhook first: it takes the most traffic and route matching is in order.
     for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats,
                    assessments, records):

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # e.g. {"rollup": "min", "unassigned_full": false} (see docs/decisions.md for every field).
     assessment_config: str | None = None
     materials_config: str | None = None
+    # The largest request body the api reads (JSON, the webhook); uploads may take their files' size.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Active cases (主动案件): photo limits, the duplicate hint, the handling time of valid cases.
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Where photos go: "local" (under data_dir/files) or "s3" (any S3-compatible store, path-style).
