@@ -15,7 +15,7 @@ from services.core.active import service
 from services.core.active.models import ActiveCase
 from services.core.active.rules import AuditStatus
 from services.core.config import Settings
-from services.core.errors import InvalidInput
+from services.core.errors import Forbidden, InvalidInput
 from services.core.files.access import visible_attachment
 from services.core.files.attachments import Upload, read
 from services.core.files.storage import FileStore
@@ -70,11 +70,12 @@ async def report(session: SessionDep, principal: PrincipalDep, clock: ClockDep, 
     lim = limits(settings)
     uploads = [*await _read(photos_before or [], "photos_before", "before", lim.max_photo_bytes, lim.max_photos),
                *await _read(photos_after or [], "photos_after", "after", lim.max_photo_bytes, lim.max_photos)]
+    grids = await service.ActiveCaseRepository(session).grids_of_worker(principal.person_id)
+    if not grids:
+        raise Forbidden("reporting active cases is for grid workers (网格员) in their grids", code="not_your_grid")
     if grid_id is None:
-        grids = await service.ActiveCaseRepository(session).grids_of_worker(principal.person_id)
         if len(grids) != 1:
-            raise InvalidInput("grid_id", "say which of your grids" if grids else "you hold no grid",
-                               code="field_required")
+            raise InvalidInput("grid_id", "say which of your grids", code="field_required")
         grid_id = grids[0].id
     case = await service.report(session, principal, service.NewActiveCase(
         grid_id, category_code, description, address, lat, lng, self_handled), uploads, store(settings),
