@@ -31,6 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if exc.status_code == 429 and "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
         return JSONResponse(error_body(exc.code, exc.message, **exc.details), status_code=exc.status_code,
                             headers=headers)
 

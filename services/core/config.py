@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # e.g. {"rollup": "min", "unassigned_full": false} (see docs/decisions.md for every field).
     assessment_config: str | None = None
     materials_config: str | None = None
+    # Login throttling: failures within the window that lock an account, or an address, out.
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
     # The largest request body the api reads (JSON, the webhook); uploads may take their files' size.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Active cases (主动案件): photo limits, the duplicate hint, the handling time of valid cases.

@@ -6,7 +6,7 @@ from services.core.cases.models import CaseEvent, DistrictEvent, PassiveCase
 from services.core.categories.models import Category
 from services.core.db import Base
 from services.core.files.models import Attachment
-from services.core.org.models import Community, Grid, OperatorCommunity, Person, PersonRole, Street
+from services.core.org.models import Community, Grid, LoginFailure, OperatorCommunity, Person, PersonRole, Street
 from services.core.outbox.duty_models import DutyRun
 from services.core.outbox.models import DeliveryAttempt, OutboxMessage, SenderPause, SendLog
 from services.core.records.models import Inspection, InspectionProblem, Record, RecordRevision
@@ -30,6 +30,7 @@ __all__ = [
            "Grid",
            "Inspection",
            "InspectionProblem",
+           "LoginFailure",
            "MonthlyPay",
            "OperatorCommunity",
            "OperatorTask",

@@ -114,6 +114,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str] | str, Call]] = {
                                                             {"name": "宝湖网格员二"})),
     ("PUT", "/api/v1/people/{person_id}/roles"): (ORG_ADMINS, j("PUT", "/api/v1/people/{person}/roles", lambda x: {
         "roles": [{"role": "grid_worker", "community_id": x.c1}]})),
+    ("POST", "/api/v1/people/{person_id}/unlock"): (ORG_ADMINS, j("POST", "/api/v1/people/{person}/unlock")),
     ("PUT", "/api/v1/operators/{operator_id}/communities"): (ORG_ADMINS, j(
         "PUT", "/api/v1/operators/{operator}/communities", lambda x: {"community_ids": [x.c1]})),
     ("GET", "/api/v1/categories"): (ALL, j("GET", "/api/v1/categories")),

@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
 from services.api.schemas import MeOut, RoleGrantOut, TokenOut
+from services.core.errors import NotAuthenticated
+from services.core.org import login_throttle
+from services.core.org.login_throttle import Throttle
 from services.core.org.service import authenticate
 from services.core.security import create_access_token
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="Log in (OAuth2 password flow)")
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
+@router.post("/auth/token", response_model=TokenOut, summary="Log in (OAuth2 password flow)",
+             responses={429: {"description": "too many failed logins for the account or the address"}})
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: SessionDep,
                 clock: ClockDep, settings: SettingsDep) -> TokenOut:
-    person = await authenticate(session, form.username, form.password)
+    """Five failures for an account, or twenty from an address, within 15 minutes lock it out until the
+    window frees (429 `login_locked` with `Retry-After`); a success clears the account's failures."""
+    now = clock.now()
+    address = request.client.host if request.client else "unknown"
+    limits = Throttle(window=timedelta(minutes=settings.login_window_minutes),
+                      per_account=settings.login_max_failures_per_account,
+                      per_address=settings.login_max_failures_per_address)
+    await login_throttle.check(session, form.username, address, now, limits)
+    try:
+        person = await authenticate(session, form.username, form.password)
+    except NotAuthenticated:
+        # Its own transaction: the request's is rolled back with the 401, the failure must stay.
+        async with request.app.state.session_scope() as own:
+            await login_throttle.record_failure(own, form.username, address, now)
+        raise
+    await login_throttle.clear(session, form.username)
     token = create_access_token(person.id, secret=settings.jwt_secret, now=clock.now(),
                                 minutes=settings.access_token_minutes)
     return TokenOut(access_token=token, expires_in=settings.access_token_minutes * 60)

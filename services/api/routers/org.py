@@ -121,6 +121,11 @@ async def set_roles(person_id: int, body: RolesIn, session: SessionDep, principa
     return await _person_out(session, await service.get_person(session, person_id))
 
 
+@router.post("/people/{person_id}/unlock", summary="Release an account locked by failed logins")
+async def unlock(person_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, int]:
+    return {"forgotten_failures": await service.unlock(session, principal, person_id)}
+
+
 @router.put("/operators/{operator_id}/communities", response_model=LinksOut,
             summary="Set the communities an operator is linked to (包联)")
 async def set_operator_communities(operator_id: int, body: LinksIn, session: SessionDep,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from services.core.org import login_throttle
 from services.core.org.models import Community, Grid, Person, PersonRole, Street
 from services.core.org.repository import OrgRepository
 from services.core.org.roles import COMMUNITY_ROLES, ORG_ADMIN_ROLES, Role
@@ -43,6 +44,13 @@ async def load_principal(session: AsyncSession, person_id: int) -> Principal:
         community_roles=frozenset((Role(r.role), r.community_id) for r in roles if r.community_id is not None),
         linked_community_ids=frozenset(linked),
     )
+
+
+async def unlock(session: AsyncSession, principal: Principal, person_id: int) -> int:
+    """An administrator releases an account locked by failed logins (登录锁定解除)."""
+    require_org_admin(principal)
+    person = await get_person(session, person_id)
+    return await login_throttle.clear(session, person.username)
 
 
 def require_org_admin(principal: Principal) -> None:
