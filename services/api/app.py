@@ -15,6 +15,7 @@ from services.api.errors import install_error_handlers
 from services.api.routers import (
     active_cases,
     assessments,
+    audit,
     auth,
     cases,
     categories,
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     # The district webhook first: it takes the most traffic and route matching is in order.
     for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats,
-                   assessments, records):
+                   assessments, records, audit):
         app.include_router(module.router)
     attach_ops(app, "api")
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.core.audit.recorder import Actor, current_actor
 from services.core.clock import Clock
 from services.core.config import Settings
 from services.core.errors import NotAuthenticated
@@ -46,12 +47,15 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_principal(session: SessionDep, clock: ClockDep, settings: SettingsDep,
+async def get_principal(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep,
                         token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     if not token:
         raise NotAuthenticated("missing bearer token", code="not_authenticated")
     person_id = decode_access_token(token, secret=settings.jwt_secret, now=clock.now())
-    return await load_principal(session, person_id)
+    principal = await load_principal(session, person_id)
+    # Every write this request makes is audited in its name (services/core/audit/recorder.py).
+    current_actor.set(Actor(principal.person_id, f"{request.method} {request.url.path}", clock.now()))
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

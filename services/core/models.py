@@ -2,6 +2,8 @@
 
 from services.core.active.models import ActiveCase
 from services.core.assessment.models import AssessmentQuarter, ConductFinding, MonthlyPay
+from services.core.audit import recorder as _audit_recorder  # noqa: F401  (flush events)
+from services.core.audit.models import AuditEntry
 from services.core.cases.models import CaseEvent, DistrictEvent, PassiveCase
 from services.core.categories.models import Category
 from services.core.db import Base
@@ -18,6 +20,7 @@ __all__ = [
            "ActiveCase",
            "AssessmentQuarter",
            "Attachment",
+           "AuditEntry",
            "CaseEvent",
            "CaseTimer",
            "Category",

@@ -96,6 +96,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str] | str, Call]] = {
     ("GET", "/readyz"): (PUBLIC, j("GET", "/readyz")),
     ("GET", "/metrics"): (PUBLIC, j("GET", "/metrics")),
     ("GET", "/api/v1/me"): (ALL, j("GET", "/api/v1/me")),
+    ("GET", "/api/v1/audit-log"): (frozenset({"admin", "supervisor", "bizsup"}), j("GET", "/api/v1/audit-log")),
     ("GET", "/api/v1/street"): (ALL, j("GET", "/api/v1/street")),
     ("PUT", "/api/v1/street"): (ORG_ADMINS, j("PUT", "/api/v1/street", {"code": "BJZL", "name": "北京中路街道"})),
     ("GET", "/api/v1/communities"): (ALL, j("GET", "/api/v1/communities")),
