@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 import httpx
+from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.core.clock import SystemClock
 from services.core.config import Settings
-from services.core.db import create_sessionmaker
+from services.core.db import create_sessionmaker, transaction
+from services.core.outbox.repository import OutboxRepository
 from services.core.worker_runtime import Listener, run_worker
 from services.notifier.channels.aliyun import AliyunRpc, AliyunSmsChannel, AliyunVoiceChannel
 from services.notifier.channels.base import Channel
@@ -64,6 +67,24 @@ def build_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, C
     return channels
 
 
+OUTBOX_DEPTH = Gauge("liandong_outbox_messages", "Outbox messages not sent, by state", ["state"])
+OUTBOX_AGE = Gauge("liandong_outbox_oldest_ready_age_seconds",
+                   "How long the oldest message ready to go has waited (0 when none)")
+MEASURE_EVERY = 5.0  # seconds: the count is cheap (partial indexes) but not free
+_measured = {"at": 0.0}
+
+
+async def _measure_outbox(engine: AsyncEngine) -> None:
+    if time.monotonic() - _measured["at"] < MEASURE_EVERY:
+        return
+    _measured["at"] = time.monotonic()
+    async with transaction(create_sessionmaker(engine)) as session:
+        depth = await OutboxRepository(session).depth(SystemClock().now())
+    for state in ("pending", "checking", "sending", "looking_up", "dead", "unknown"):
+        OUTBOX_DEPTH.labels(state).set(depth["by_state"].get(state, 0))
+    OUTBOX_AGE.set(depth["oldest_ready_age_seconds"])
+
+
 async def main(settings: Settings) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
         channels = build_channels(settings, client)
@@ -78,6 +99,7 @@ async def main(settings: Settings) -> None:
                                                      lease=timedelta(seconds=settings.notifier_lease_seconds)))
             while await state["n"].run_once() > 0:
                 pass
+            await _measure_outbox(engine)
             return POLL_SECONDS
 
         await run_worker("notifier", settings.notifier_port, settings, tick, interval_seconds=POLL_SECONDS)

@@ -94,3 +94,28 @@ def test_image_and_env_example() -> None:
     keys = {line.split("=", 1)[0] for line in (DEPLOY / "liandong.env.example").read_text().splitlines()
             if "=" in line and not line.startswith("#")}
     assert keys <= setting_names(), keys - setting_names()
+
+
+def metric_names() -> set[str]:
+    """Every metric the code defines (and the histogram series Prometheus derives from them)."""
+    names = set()
+    for path in (ROOT / "services").rglob("*.py"):
+        names |= set(re.findall(r'(?:Histogram|Counter|Gauge)\(\s*"(liandong_[a-z_]+)"', path.read_text()))
+    derived = {f"{n}{suffix}" for n in names for suffix in ("_bucket", "_count", "_sum")}
+    return names | derived | {f"{n}_total" for n in names} | {"up"}
+
+
+def test_dashboard_and_alerts_use_metrics_that_exist() -> None:
+    import json
+
+    known = metric_names()
+    dashboard = json.loads((DEPLOY / "monitoring" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules = yaml.safe_load((DEPLOY / "monitoring" / "alerts.yaml").read_text())
+    exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    for expr in exprs:
+        used = set(re.findall(r"\b(liandong_[a-z_]+|up)\b", expr))
+        assert used and used <= known, (expr, used - known)
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"]}
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    assert all(a in runbook for a in alerts), alerts - {a for a in alerts if a in runbook}

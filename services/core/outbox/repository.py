@@ -70,6 +70,17 @@ class OutboxRepository:
             await self.session.execute(insert(OutboxMessage).on_conflict_do_nothing(
                 index_elements=[OutboxMessage.idem_key]), list(rows))
 
+    async def depth(self, now: datetime) -> dict[str, Any]:
+        """What waits: messages per state (not sent), and the age of the oldest one ready to go."""
+        rows = (await self.session.execute(
+            select(OutboxMessage.state, func.count(), func.min(OutboxMessage.next_attempt_at))
+            .where(OutboxMessage.state.in_(("pending", "checking", "sending", "looking_up", "dead", "unknown")))
+            .group_by(OutboxMessage.state))).all()
+        by_state = {state: int(n) for state, n, _ in rows}
+        ready = [oldest for state, _, oldest in rows if state in ("pending", "checking") and oldest is not None]
+        oldest_age = max(0.0, (now - min(ready)).total_seconds()) if ready else 0.0
+        return {"by_state": by_state, "oldest_ready_age_seconds": oldest_age}
+
     async def add_one(self, row: dict[str, Any]) -> OutboxMessage | None:
         """Queue one message and return it; None when one with its ``idem_key`` was queued before."""
         stmt = insert(OutboxMessage).values(**row).on_conflict_do_nothing(index_elements=[OutboxMessage.idem_key])
