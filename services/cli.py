@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from services.core import logs
 from services.core.config import Settings, get_settings
 from services.core.db import create_engine, create_sessionmaker, transaction
 from services.core.errors import AppError
@@ -20,12 +21,8 @@ from services.core.ops import MIGRATIONS_DIR
 log = logging.getLogger("liandong")
 
 
-def configure_logging(level: str) -> None:
-    """Plain-text logs at ``level``. httpx and httpcore stay at WARNING whatever the level: at INFO they
-    log every request URL, and the WeCom robot key and the WeCom/DingTalk tokens travel in URLs."""
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+def configure_logging(level: str, fmt: str = "text") -> None:
+    logs.configure(level, fmt)
 
 
 def resolve_database_url(settings: Settings) -> Settings:
@@ -147,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "demo":  # talks to a running system over HTTP; needs no database of its own
         from services.walkthrough import Walkthrough
 

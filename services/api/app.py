@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.body_limit import BodyLimitMiddleware
 from services.api.errors import install_error_handlers
+from services.api.request_ids import RequestIdMiddleware
 from services.api.routers import (
     active_cases,
     assessments,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         return upload_limit if uploads else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of the request carries its id
     # The district webhook first: it takes the most traffic and route matching is in order.
     for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats,
                    assessments, records, audit):

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     escalator_port: int = Field(default=8001, ge=1, le=65535)
     notifier_port: int = Field(default=8002, ge=1, le=65535)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with the request id
 
     jwt_secret: str = PLACEHOLDER_SECRET
     access_token_minutes: int = Field(default=480, ge=1)

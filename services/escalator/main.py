@@ -61,6 +61,11 @@ class Escalator:
             FIRED.labels("skipped" if f.skipped else "fired").inc()
             if not f.skipped:
                 LATENESS.observe((f.fired_at - f.due_at).total_seconds())
+        if fired:
+            log.info("fired %d node(s), skipped %d", sum(not f.skipped for f in fired),
+                     sum(bool(f.skipped) for f in fired),
+                     extra={"case_ids": sorted({f.case_id for f in fired})[:50],
+                            "nodes": [f"{f.case_id}:{f.node_key}" for f in fired if not f.skipped][:50]})
         return fired, next_due
 
     async def _drain(self, sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[list[Fired], datetime | None]:

@@ -231,6 +231,9 @@ class Notifier:
             for group, result, latency_ms, rate_key in items:
                 for message in group:
                     RESULTS.labels(message.channel, result.outcome.value).inc()
+                    log.info("outbox %s %s: %s", message.id, message.channel, result.outcome.value,
+                             extra={"outbox_id": message.id, "case_id": message.case_id, "channel": message.channel,
+                                    "outcome": result.outcome.value, "code": result.code, "latency_ms": latency_ms})
                     if result.outcome != Outcome.sent:
                         await self._apply(repo, message, result, latency_ms, rate_key, now)
 

@@ -35,3 +35,17 @@ async def test_json_routes_take_a_megabyte_uploads_take_their_files(api: Api) ->
 
     ok = await report(api, photos={"photos_before": [("a.jpg", JPEG + b"\x00" * (2 * 1024 * 1024))]})
     assert ok.status_code == 201  # a 2 MB photo is fine on the upload route
+
+
+async def test_every_request_has_an_id(api: Api, caplog: object) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="liandong.access"):  # type: ignore[attr-defined]
+        auth = await api.headers("admin")
+        given = await api.client.get("/api/v1/me", headers={**auth, "X-Request-ID": "trace-42"})
+        made = await api.client.get("/api/v1/me", headers=auth)
+        odd = await api.client.get("/api/v1/me", headers={**auth, "X-Request-ID": "not a sane id"})
+    assert given.headers["x-request-id"] == "trace-42"
+    assert len(made.headers["x-request-id"]) == 16 and odd.headers["x-request-id"] != "not a sane id"
+    lines = [r for r in caplog.records if r.name == "liandong.access"]  # type: ignore[attr-defined]
+    assert any(getattr(r, "request_id", None) == "trace-42" and r.status == 200 for r in lines)

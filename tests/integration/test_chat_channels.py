@@ -135,6 +135,12 @@ def test_request_urls_never_reach_the_logs() -> None:
     """httpx logs each request URL at INFO; robot keys and tokens travel in URLs."""
     import logging
 
-    configure_logging("DEBUG")
-    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
-    assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging("DEBUG")
+        assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+        assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING
+    finally:  # pytest's own capture handlers back
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from services.core.cases.district_contract import parse_event, verify_signature
 from services.core.clock import Clock
 from services.core.config import Settings
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/district", tags=["district"])
 
 
@@ -44,4 +46,7 @@ async def district_event(request: Request) -> JSONResponse:
                                         auto_dispatch=settings.auto_dispatch_district_cases,
                                         acceptance_limit=timedelta(minutes=settings.acceptance_timeout_minutes))
     headers = {"X-Liandong-Replayed": "true"} if result.replayed else None
+    # The line that ties the case to this request id (the escalator and notifier log the case id).
+    log.info("district %s", event.type, extra={"event_id": event.event_id, "case_id": result.body.get("case_id"),
+                                                "http_status": result.http_status})
     return JSONResponse(result.body, status_code=result.http_status, headers=headers)
