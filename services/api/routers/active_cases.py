@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,30 +10,16 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import Response
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
-from services.api.schemas import ActiveCaseOut, ActiveCasePageOut, AuditIn, PhotoOut
+from services.api.schemas_active import ActiveCaseOut, ActiveCasePageOut, AuditIn, PhotoOut
+from services.api.uploads import limits, store
 from services.core.active import service
 from services.core.active.models import ActiveCase
 from services.core.active.rules import AuditStatus
-from services.core.config import Settings
 from services.core.errors import Forbidden, InvalidInput
 from services.core.files.access import visible_attachment
 from services.core.files.attachments import Upload, read
-from services.core.files.storage import FileStore
-from services.core.files.stores import build_file_store
 
 router = APIRouter(prefix="/api/v1", tags=["active cases"])
-
-
-def limits(settings: Settings) -> service.ActiveCaseLimits:
-    return service.ActiveCaseLimits(
-        max_photo_bytes=settings.upload_max_bytes, max_photos=settings.upload_max_files,
-        duplicate_window=timedelta(hours=settings.duplicate_window_hours),
-        duplicate_radius_m=settings.duplicate_radius_m,
-        handling_time=timedelta(hours=settings.active_case_handling_hours))
-
-
-def store(settings: Settings) -> FileStore:
-    return build_file_store(settings)
 
 
 def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut:

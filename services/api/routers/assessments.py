@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
-from services.api.schemas import AssessmentOut, ConductIn, FundIn, PayIn, ReopenIn
+from services.api.schemas_assessment import AssessmentOut, ConductIn, FundIn, PayIn, ReopenIn
 from services.core.assessment import service
 from services.core.assessment.config import assessment_config, materials_config
 from services.core.assessment.workbook import notice_workbook

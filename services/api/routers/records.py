@@ -10,12 +10,11 @@ from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import Response
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
-from services.api.routers.active_cases import limits, store
-from services.api.schemas import (
+from services.api.schemas_active import PhotoOut
+from services.api.schemas_records import (
     FollowUpIn,
     InspectionIn,
     InspectionOut,
-    PhotoOut,
     ProblemOut,
     RecordIn,
     RecordOut,
@@ -23,6 +22,7 @@ from services.api.schemas import (
     RecordPatchIn,
     RevisionOut,
 )
+from services.api.uploads import limits, store
 from services.core.assessment.config import materials_config
 from services.core.errors import InvalidInput
 from services.core.files import attachments
