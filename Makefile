@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench load clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: install ## ruff and mypy
 bench: install ## webhook, escalator and notifier figures next to raw baselines; writes .bench/results.json
 	$(PY) -m tests.bench.bench_webhook
 	$(PY) -m tests.bench.bench_escalator
+
+load: install ## a realistic mix over 1,000,000 cases (LOAD_SECONDS=30, loopback); p50/p99 per kind and the plans
+	$(PY) -m tests.load.run
 
 clean:
 	rm -rf $(VENV) .data .bench .pytest_cache .mypy_cache .ruff_cache

@@ -276,6 +276,7 @@ class LedgerItemOut(BaseModel):
 
 class LedgerPageOut(BaseModel):
     total: int
+    total_is_exact: bool = True  # False: "total" is the cap (10,000) and there are more
     limit: int
     offset: int
     items: list[LedgerItemOut]

@@ -56,8 +56,9 @@ def _item(row: LedgerRow) -> LedgerItemOut:
 async def ledger(session: SessionDep, principal: PrincipalDep, clock: ClockDep, f: FilterDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0)] = 0) -> LedgerPageOut:
-    total, rows = await ledger_page(session, principal, f, now=clock.now(), limit=limit, offset=offset)
-    return LedgerPageOut(total=total, limit=limit, offset=offset, items=[_item(r) for r in rows])
+    total, exact, rows = await ledger_page(session, principal, f, now=clock.now(), limit=limit, offset=offset)
+    return LedgerPageOut(total=total, total_is_exact=exact, limit=limit, offset=offset,
+                         items=[_item(r) for r in rows])
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -25,6 +25,7 @@ SORTABLE = {
     "updated_at": PassiveCase.updated_at, "reminder_count": PassiveCase.reminder_count,
     "id": PassiveCase.id,
 }
+NOT_NULL = frozenset({"received_at", "deadline_at", "updated_at", "reminder_count", "id"})
 XLSX_ROW_CAP = 50_000
 
 
@@ -56,7 +57,11 @@ def _order_by(sort: str) -> list[Any]:
         if name not in SORTABLE:
             raise InvalidInput("sort", f"unknown sort key {name!r}; one of {sorted(SORTABLE)}")
         col = SORTABLE[name]
-        keys.append(col.desc().nulls_last() if part.strip().startswith("-") else col.asc().nulls_last())
+        descending = part.strip().startswith("-")
+        if name in NOT_NULL:  # plain order: it is the order of the indexes (NULLS LAST on DESC is not)
+            keys.append(col.desc() if descending else col.asc())
+        else:
+            keys.append(col.desc().nulls_last() if descending else col.asc().nulls_last())
     keys.append(PassiveCase.id.desc())  # a stable order across pages
     return keys
 
@@ -92,12 +97,12 @@ def _rows(raw: Sequence[Any]) -> list[LedgerRow]:
 
 
 async def ledger_page(session: AsyncSession, principal: Principal, f: LedgerFilter, *, now: datetime,
-                      limit: int, offset: int) -> tuple[int, list[LedgerRow]]:
+                      limit: int, offset: int) -> tuple[int, bool, list[LedgerRow]]:
     """One page of the ledger in the principal's scope, and the total matching."""
     repo = CaseRepository(session)
-    total, raw = await repo.page(_statement(repo, principal, f, now), order_by=_order_by(f.sort),
-                                 limit=limit, offset=offset)
-    return total, _rows(raw)
+    total, exact, raw = await repo.page(_statement(repo, principal, f, now), order_by=_order_by(f.sort),
+                                        limit=limit, offset=offset)
+    return total, exact, _rows(raw)
 
 
 HEADERS = ["案件编号", "区平台案件号", "案件来源", "标题", "属地社区", "责任人", "接单时间", "办理期限",

@@ -39,6 +39,7 @@ class PassiveCase(Base):
     __tablename__ = "passive_case"
     __table_args__ = (
         Index("ix_passive_case_community_received", "community_id", "received_at"),
+        Index("ix_passive_case_community_deadline", "community_id", "deadline_at"),  # the ledger by deadline
         Index("ix_passive_case_status_deadline", "status", "deadline_at"),
         Index("ix_passive_case_received_at", "received_at"),
         Index("ix_passive_case_responsible_person_id", "responsible_person_id"),
