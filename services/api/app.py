@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.body_limit import BodyLimitMiddleware
 from services.api.errors import install_error_handlers
-from services.api.request_ids import RequestIdMiddleware
+from services.api.request_ids import RequestMiddleware
 from services.api.routers import (
     active_cases,
     assessments,
@@ -31,7 +31,7 @@ from services.api.routers import (
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
 from services.core.db import create_engine, create_raw_pool, create_sessionmaker, transaction
-from services.core.ops import MetricsMiddleware, attach_ops
+from services.core.ops import attach_ops
 
 DESCRIPTION = """
 Liandong (联动): the street office's Big Linkage platform.
@@ -76,7 +76,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     if intake_pool is not None:
         app.state.intake_pool = intake_pool
     install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware)
     upload_limit = settings.upload_max_bytes * settings.upload_max_files + 1024 * 1024  # the files and the form
 
     def limit_for(method: str, path: str) -> int:
@@ -84,7 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         return upload_limit if uploads else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
-    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of the request carries its id
+    app.add_middleware(RequestMiddleware)  # outermost: the request id in every line, latency, access line
     # The district webhook first: it takes the most traffic and route matching is in order.
     for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats,
                    assessments, records, audit):
