@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from services.core.errors import AppError, NotAuthenticated
-from services.core.storable import UNSTORABLE_TEXT
+from services.core.storable import unstorable_paths
 
 SOURCES = ("hotline", "leader", "online", "media", "department", "petition", "video")
 SOURCE_LABELS = {"hotline": "热线投诉", "leader": "领导交办", "online": "网上反映", "media": "媒体曝光",
@@ -25,7 +25,6 @@ EVENT_TYPES = ("case.created", "case.updated", "case.urged", "case.recalled")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 # Postgres text cannot hold NUL, and a lone surrogate cannot be encoded: refuse them up front (422).
-_UNSTORABLE = UNSTORABLE_TEXT
 _MAYBE_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
@@ -122,16 +121,6 @@ def _fields(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str
     return out
 
 
-def _unstorable_fields(value: Any, path: str = "") -> list[str]:
-    if isinstance(value, str):
-        return [path or "body"] if _UNSTORABLE.search(value) else []
-    if isinstance(value, dict):
-        return [f for k, v in value.items() for f in _unstorable_fields(v, f"{path}.{k}" if path else str(k))]
-    if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _unstorable_fields(v, f"{path}.{i}")]
-    return []
-
-
 def _invalid(exc: ValidationError, prefix: tuple[str, ...]) -> InvalidEvent:
     fields = _fields(exc, prefix)
     return InvalidEvent("invalid event: " + ", ".join(f["field"] for f in fields), details={"fields": fields})
@@ -157,7 +146,7 @@ def parse_event(raw: bytes) -> DistrictEvent:
     except ValidationError as exc:
         raise _invalid(exc, ("case",)) from exc
     if _MAYBE_UNSTORABLE.search(raw):  # only then walk the values (JSON escapes are the only way in)
-        bad = _unstorable_fields({"event_id": env.event_id, "note": env.note, "case": env.case})
+        bad = unstorable_paths({"event_id": env.event_id, "note": env.note, "case": env.case}, item=".{}")
         if bad:
             fields = [{"field": f, "message": "contains a NUL or an unpaired surrogate character"} for f in bad]
             raise InvalidEvent("invalid event: " + ", ".join(bad), details={"fields": fields})
