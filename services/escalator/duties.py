@@ -25,6 +25,7 @@ from services.core.org.roles import Role
 from services.core.org.scope import Principal
 from services.core.outbox.duty_models import DutyRun
 from services.core.outbox.repository import OutboxRepository
+from services.core.outbox.rows import group_message
 from services.core.stats import periods
 from services.core.stats import service as stats
 
@@ -62,10 +63,7 @@ async def joint_meeting_reminder(session: AsyncSession, period: str, now: dateti
         select(Community).where(Community.active.is_(True)).order_by(Community.id))).scalars().all()
     text = (f"【大联动·联席会议提醒】{period[:4]}年{int(period[5:])}月25日召开大联动联席会议，"
             "请各社区准备案件情况和整改落实材料。")
-    rows = [{"idem_key": f"duty:joint_meeting:{period}:{c.id}", "channel": "wecom_robot",
-             "recipient": {"community_id": c.id, "mentioned_mobiles": []}, "message": {"text": text},
-             "case_id": None, "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now,
-             "created_at": now} for c in communities]
+    rows = [group_message(f"duty:joint_meeting:{period}:{c.id}", c.id, text, now) for c in communities]
     await OutboxRepository(session).add(rows)
     return {"communities": len(rows)}
 
@@ -114,10 +112,8 @@ async def monthly_bulletin(session: AsyncSession, period: str, now: datetime) ->
         text = (f"【大联动·{period[:4]}年{int(period[5:])}月通报】{c['name']}：上报案件{c['reported']}件，"
                 f"有效{c['valid']}件，自发自处率{rate}；被动案件接收{c['received']}件，"
                 f"接单超时{c['acceptance_timeouts']}件。")
-        rows.append({"idem_key": f"duty:monthly_bulletin:{period}:{c['community_id']}", "channel": "wecom_robot",
-                     "recipient": {"community_id": c["community_id"], "mentioned_mobiles": []},
-                     "message": {"text": text}, "case_id": None, "reminder_id": None, "state": "pending",
-                     "attempts": 0, "next_attempt_at": now, "created_at": now})
+        rows.append(group_message(f"duty:monthly_bulletin:{period}:{c['community_id']}", c["community_id"], text,
+                                  now))
     await OutboxRepository(session).add(rows)
     return {**_plain(data), "notified_communities": len(rows)}
 
@@ -136,14 +132,6 @@ async def quarterly_assessment(session: AsyncSession, period: str, now: datetime
     return {"grid_workers": len((row.result or {}).get("grid_workers", [])), "status": row.status}
 
 
-def _group_message(idem_key: str, community_id: int, text: str, now: datetime,
-                   mentioned: list[str] | None = None) -> dict[str, Any]:
-    return {"idem_key": idem_key, "channel": "wecom_robot",
-            "recipient": {"community_id": community_id, "mentioned_mobiles": mentioned or []},
-            "message": {"text": text}, "case_id": None, "reminder_id": None, "state": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now}
-
-
 async def weekly_patrol_check(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     """巡查 "每周不少于 1 次": on Friday afternoon, a community with no patrol recorded this week is
     reminded in its group, and its linked operators get it on their to-do list."""
@@ -159,7 +147,7 @@ async def weekly_patrol_check(session: AsyncSession, period: str, now: datetime)
             continue
         missing.append(c.name)
         text = f"【大联动·巡查提醒】{c.name}：本周（{monday:%m月%d日}起）尚未录入巡查记录，请于本周内完成巡查并录入。"
-        message = await outbox.add_one(_group_message(f"duty:weekly_patrol:{period}:{c.id}", c.id, text, now))
+        message = await outbox.add_one(group_message(f"duty:weekly_patrol:{period}:{c.id}", c.id, text, now))
         if message is not None:
             await outbox.alert_operators(message, f"本周巡查未录入：{c.name}", now)
     return {"communities_missing": missing}
@@ -178,12 +166,12 @@ async def rectification_overdue(session: AsyncSession, period: str, now: datetim
         mobiles = [owner.mobile] if owner is not None and owner.mobile else []
         text = (f"【大联动·整改督办】问题“{problem.description}”整改期限 {problem.deadline_on:%m月%d日} 已过，"
                 f"请{owner.name if owner else '责任人'}立即整改并反馈。")
-        first = await outbox.add_one(_group_message(f"duty:rectification:{problem.id}:first", community_id, text,
+        first = await outbox.add_one(group_message(f"duty:rectification:{problem.id}:first", community_id, text,
                                                     now, mobiles))
         if first is not None:
             await outbox.alert_operators(first, f"整改逾期：{problem.description[:40]}", now)
         else:
-            await outbox.add([_group_message(f"duty:rectification:{problem.id}:{period}", community_id, text, now,
+            await outbox.add([group_message(f"duty:rectification:{problem.id}:{period}", community_id, text, now,
                                              mobiles)])
         chased += 1
     return {"chased": chased}

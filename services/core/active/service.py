@@ -22,6 +22,7 @@ from services.core.files.storage import FileStore
 from services.core.org.roles import Role
 from services.core.org.scope import Principal
 from services.core.outbox.repository import OutboxRepository
+from services.core.outbox.rows import district_call
 from services.core.storable import require_storable
 
 OWNER_KIND = "active_case"
@@ -140,11 +141,8 @@ async def _queue_upload(session: AsyncSession, case: ActiveCase, now: datetime) 
                  "reported_at": case.reported_at.isoformat(), "self_handled": case.self_handled,
                  "photos": [{"stage": p.stage, "content_type": p.content_type, "sha256": p.sha256, "size": p.size}
                             for p in photos]}}
-    await OutboxRepository(session).add([{
-        "idem_key": f"district:{event['event_id']}", "channel": "district",
-        "recipient": {"platform": "district", "community_id": case.community_id},  # whom to alert if it fails
-        "message": {"text": f"active_case.reported {case.id}", "event": event}, "case_id": None,
-        "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}])
+    await OutboxRepository(session).add([district_call(event, f"active_case.reported {case.id}", now, case_id=None,
+                                                       community_id=case.community_id)])
 
 
 async def photos_of(session: AsyncSession, principal: Principal, case_id: int) -> Sequence[Attachment]:

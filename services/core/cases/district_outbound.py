@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.core.cases.models import PassiveCase
 from services.core.cases.rules import CaseAction
 from services.core.outbox.repository import OutboxRepository
+from services.core.outbox.rows import district_call
 
 # The moves the district hears about, and the event type it receives for each.
 REPORTED: dict[CaseAction, str] = {
@@ -40,7 +41,5 @@ async def report_move(session: AsyncSession, case: PassiveCase, action: CaseActi
     if action not in REPORTED or not case.district_case_id:
         return
     event = district_event(case, action, case_event_id, now)
-    await OutboxRepository(session).add([{
-        "idem_key": f"district:{event['event_id']}", "channel": "district", "recipient": {"platform": "district"},
-        "message": {"text": f"{event['type']} {case.district_case_id}", "event": event}, "case_id": case.id,
-        "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}])
+    await OutboxRepository(session).add([district_call(event, f"{event['type']} {case.district_case_id}", now,
+                                                       case_id=case.id, community_id=None)])

@@ -18,6 +18,7 @@ from services.core.org.repository import OrgRepository
 from services.core.org.roles import COMMUNITY_ROLES, Role
 from services.core.org.scope import Principal
 from services.core.outbox.repository import OutboxRepository
+from services.core.outbox.rows import group_message
 from services.core.records import rules
 from services.core.records.models import Inspection, InspectionProblem, Record, RecordRevision
 from services.core.records.repository import RecordRepository
@@ -215,11 +216,8 @@ async def _bulletin(session: AsyncSession, inspection: Inspection, problems: lis
     text = (f"【大联动·互查通报】{inspecting.name if inspecting else ''}对{inspected.name if inspected else ''}"
             f"开展互查互评（{inspection.inspected_on:%m月%d日}）：发现问题 {len(problems)} 项"
             + (f"，整改期限 {deadlines[0]:%m月%d日}" if deadlines else "") + f"。{inspection.summary[:200]}")
-    await OutboxRepository(session).add([{
-        "idem_key": f"mutual_inspection:{inspection.id}:{c.id}", "channel": "wecom_robot",
-        "recipient": {"community_id": c.id, "mentioned_mobiles": []}, "message": {"text": text}, "case_id": None,
-        "reminder_id": None, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-        for c in await org.list_communities() if c.active])
+    await OutboxRepository(session).add([group_message(f"mutual_inspection:{inspection.id}:{c.id}", c.id, text, now)
+                                         for c in await org.list_communities() if c.active])
 
 
 async def follow_up(session: AsyncSession, principal: Principal, problem_id: int, note: str, close: bool, *,
