@@ -1,13 +1,15 @@
-"""What the upload routes share: the limits from the settings and the configured file store."""
+"""What the upload routes share: the limits from the settings."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi import UploadFile
+
 from services.core.active import service
 from services.core.config import Settings
-from services.core.files.storage import FileStore
-from services.core.files.stores import build_file_store
+from services.core.errors import InvalidInput
+from services.core.files.attachments import Upload
 
 
 def limits(settings: Settings) -> service.ActiveCaseLimits:
@@ -18,5 +20,13 @@ def limits(settings: Settings) -> service.ActiveCaseLimits:
         handling_time=timedelta(hours=settings.active_case_handling_hours))
 
 
-def store(settings: Settings) -> FileStore:
-    return build_file_store(settings)
+async def read_uploads(files: list[UploadFile], field: str, stage: str, max_bytes: int, max_files: int
+                       ) -> list[Upload]:
+    """The files of a form, counted before any is read, each read to one byte past the limit."""
+    if len(files) > max_files:  # counted before anything is read
+        raise InvalidInput(field, f"at most {max_files} files", code="too_many_files")
+    uploads = []
+    for f in files:
+        data = await f.read(max_bytes + 1)  # one byte more than allowed is enough to refuse it
+        uploads.append(Upload(field, stage, f.filename, data))
+    return uploads

@@ -11,13 +11,14 @@ from fastapi.responses import Response
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
 from services.api.schemas_active import ActiveCaseOut, ActiveCasePageOut, AuditIn, PhotoOut
-from services.api.uploads import limits, store
+from services.api.uploads import limits, read_uploads
 from services.core.active import service
 from services.core.active.models import ActiveCase
 from services.core.active.rules import AuditStatus
 from services.core.errors import Forbidden, InvalidInput
 from services.core.files.access import visible_attachment
-from services.core.files.attachments import Upload, read
+from services.core.files.attachments import read
+from services.core.files.stores import build_file_store
 
 router = APIRouter(prefix="/api/v1", tags=["active cases"])
 
@@ -26,17 +27,6 @@ def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut
     result = ActiveCaseOut.model_validate(case)
     result.photos = photos or []
     return result
-
-
-async def _read(files: list[UploadFile], field: str, stage: str, max_bytes: int, max_files: int = 50
-                ) -> list[Upload]:
-    if len(files) > max_files:  # counted before anything is read
-        raise InvalidInput(field, f"at most {max_files} files", code="too_many_files")
-    uploads = []
-    for f in files:
-        data = await f.read(max_bytes + 1)  # one byte more than allowed is enough to refuse it
-        uploads.append(Upload(field, stage, f.filename, data))
-    return uploads
 
 
 @router.post("/active-cases", response_model=ActiveCaseOut, status_code=status.HTTP_201_CREATED,
@@ -54,8 +44,8 @@ async def report(session: SessionDep, principal: PrincipalDep, clock: ClockDep, 
     """A grid worker's report in their own grid (``grid_id`` may be left out by someone with one grid).
     自发自处: ``self_handled=true`` with at least one photo before and one after; it is handled at once."""
     lim = limits(settings)
-    uploads = [*await _read(photos_before or [], "photos_before", "before", lim.max_photo_bytes, lim.max_photos),
-               *await _read(photos_after or [], "photos_after", "after", lim.max_photo_bytes, lim.max_photos)]
+    uploads = [*await read_uploads(photos_before or [], "photos_before", "before", lim.max_photo_bytes, lim.max_photos),
+               *await read_uploads(photos_after or [], "photos_after", "after", lim.max_photo_bytes, lim.max_photos)]
     grids = await service.ActiveCaseRepository(session).grids_of_worker(principal.person_id)
     if not grids:
         raise Forbidden("reporting active cases is for grid workers (网格员) in their grids", code="not_your_grid")
@@ -64,7 +54,7 @@ async def report(session: SessionDep, principal: PrincipalDep, clock: ClockDep, 
             raise InvalidInput("grid_id", "say which of your grids", code="field_required")
         grid_id = grids[0].id
     case = await service.report(session, principal, service.NewActiveCase(
-        grid_id, category_code, description, address, lat, lng, self_handled), uploads, store(settings),
+        grid_id, category_code, description, address, lat, lng, self_handled), uploads, build_file_store(settings),
         now=clock.now(), limits=lim)
     photos = await service.photos_of(session, principal, case.id)
     return out(case, [PhotoOut.model_validate(p) for p in photos])
@@ -112,5 +102,5 @@ async def handle(case_id: int, session: SessionDep, principal: PrincipalDep, clo
 async def attachment(attachment_id: int, session: SessionDep, principal: PrincipalDep,
                      settings: SettingsDep) -> Response:
     found = await visible_attachment(session, principal, attachment_id)
-    return Response(await read(store(settings), found.storage_key), media_type=found.content_type,
+    return Response(await read(build_file_store(settings), found.storage_key), media_type=found.content_type,
                     headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})

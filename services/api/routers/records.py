@@ -22,10 +22,10 @@ from services.api.schemas_records import (
     RecordPatchIn,
     RevisionOut,
 )
-from services.api.uploads import limits, store
+from services.api.uploads import limits, read_uploads
 from services.core.assessment.config import materials_config
-from services.core.errors import InvalidInput
 from services.core.files import attachments
+from services.core.files.stores import build_file_store
 from services.core.records import service
 from services.core.records.models import Record
 from services.core.records.repository import RecordRepository
@@ -101,11 +101,8 @@ async def add_attachments(record_id: int, session: SessionDep, principal: Princi
                           settings: SettingsDep, files: Annotated[list[UploadFile], File()]) -> RecordOut:
     record = await service.writable_record(session, principal, record_id)
     lim = limits(settings)
-    if len(files) > lim.max_photos:  # counted before anything is read
-        raise InvalidInput("files", f"at most {lim.max_photos} files", code="too_many_files")
-    uploads = [attachments.Upload("files", "document", f.filename, await f.read(lim.max_photo_bytes + 1))
-               for f in files]
-    await attachments.store_all(session, store(settings), OWNER, record.id, uploads, by=principal.person_id,
+    uploads = await read_uploads(files, "files", "document", lim.max_photo_bytes, lim.max_photos)
+    await attachments.store_all(session, build_file_store(settings), OWNER, record.id, uploads, by=principal.person_id,
                                 now=clock.now(), max_bytes=lim.max_photo_bytes, max_files=lim.max_photos,
                                 allow_documents=True)
     return await _out(session, record)
