@@ -1,4 +1,4 @@
-"""What the upload routes share: the limits from the settings."""
+"""What the upload routes share: the limits from the settings, and reading a form's files."""
 
 from __future__ import annotations
 
