@@ -11,7 +11,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.active.models import ActiveCase
-from services.core.files.models import Attachment
 from services.core.org.models import Grid
 
 # Degrees of latitude per metre; longitude degrees shrink with cos(latitude), applied in SQL.
@@ -34,23 +33,11 @@ class ActiveCaseRepository:
         await self.session.flush()
         return case
 
-    async def add_attachments(self, rows: Sequence[Attachment]) -> None:
-        self.session.add_all(rows)
-        await self.session.flush()
-
     async def get(self, case_id: int, *, for_update: bool = False) -> ActiveCase | None:
         stmt = select(ActiveCase).where(ActiveCase.id == case_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def attachments(self, owner_kind: str, owner_ids: Sequence[int]) -> Sequence[Attachment]:
-        stmt = (select(Attachment).where(Attachment.owner_kind == owner_kind, Attachment.owner_id.in_(owner_ids))
-                .order_by(Attachment.id))
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def attachment(self, attachment_id: int) -> Attachment | None:
-        return await self.session.get(Attachment, attachment_id)
 
     async def nearby_duplicate(self, category_id: int, since: datetime, lat: Decimal | None, lng: Decimal | None,
                                grid_id: int, address: str | None, radius_m: float) -> int | None:

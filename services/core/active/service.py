@@ -131,7 +131,7 @@ async def handle(session: AsyncSession, principal: Principal, case_id: int, *, n
 
 async def _queue_upload(session: AsyncSession, case: ActiveCase, now: datetime) -> None:
     """上传: the district's copy of a valid case, through the outbox's district channel."""
-    photos = await ActiveCaseRepository(session).attachments(OWNER_KIND, [case.id])
+    photos = await attachments.of(session, OWNER_KIND, [case.id])
     category = await CategoryRepository(session).get(case.category_id)
     event = {"event_id": f"street-active-{case.id}", "type": "active_case.reported", "street_case_id": case.id,
              "occurred_at": now.isoformat(), "data": {
@@ -147,7 +147,7 @@ async def _queue_upload(session: AsyncSession, case: ActiveCase, now: datetime) 
 
 async def photos_of(session: AsyncSession, principal: Principal, case_id: int) -> Sequence[Attachment]:
     await get_visible(session, principal, case_id)
-    return await ActiveCaseRepository(session).attachments(OWNER_KIND, [case_id])
+    return await attachments.of(session, OWNER_KIND, [case_id])
 
 
 async def search(session: AsyncSession, principal: Principal, filters: dict[str, object], *, limit: int,
