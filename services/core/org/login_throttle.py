@@ -31,9 +31,9 @@ async def check(session: AsyncSession, username: str, address: str, now: datetim
     since = now - t.window
     for column, value, limit, what in ((LoginFailure.username, username, t.per_account, "this account"),
                                        (LoginFailure.address, address, t.per_address, "this address")):
-        row = (await session.execute(select(func.count(), func.min(LoginFailure.at)).where(
-            column == value, LoginFailure.at > since))).one()
-        if row[0] >= limit:
+        failures = (await session.execute(select(func.count()).where(
+            column == value, LoginFailure.at > since))).scalar_one()
+        if failures >= limit:
             # The oldest failure in the window leaves it first; then one more attempt is allowed.
             oldest = (await session.execute(select(LoginFailure.at).where(column == value, LoginFailure.at > since)
                                             .order_by(LoginFailure.at.desc()).offset(limit - 1).limit(1))
