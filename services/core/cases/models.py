@@ -96,6 +96,9 @@ class PassiveCase(Base):
     # Bumped by every move that starts or stops a reminder chain; older timers skip themselves.
     timer_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime]
+    # The request id of the api request that created the case (the district's X-Request-ID when it
+    # sent one): its outbox rows carry it, so the escalator's and notifier's lines about the case do.
+    trace_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseEvent(Base):

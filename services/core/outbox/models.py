@@ -41,6 +41,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Its case's trace id, else the id of the request that queued it: the notifier logs under it.
+    trace_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeliveryAttempt(Base):
