@@ -1,15 +1,31 @@
 """Logs: plain text for people at a terminal, or one JSON object per line for a log pipeline
-(``LIANDONG_LOG_FORMAT=json``), each line carrying the request id of the api request it belongs to."""
+(``LIANDONG_LOG_FORMAT=json``), each line carrying the request id of the api request it belongs to.
+
+The request id follows a case: the case keeps the id of the request that created it (``trace_id``),
+its outbox rows carry it, and the escalator and notifier log their lines about the case under it
+(``bound``)."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 request_id: ContextVar[str | None] = ContextVar("liandong_request_id", default=None)
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+
+
+@contextmanager
+def bound(trace_id: str | None) -> Iterator[None]:
+    """Lines logged inside carry ``trace_id`` as their request id (None: no id, as outside a request)."""
+    token = request_id.set(trace_id)
+    try:
+        yield
+    finally:
+        request_id.reset(token)
 
 
 class RequestIdFilter(logging.Filter):

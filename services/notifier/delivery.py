@@ -7,6 +7,9 @@ paused, the message waits, the attempt does not count) / permanent (dead letter,
 operators get a call task) / ambiguous: the answer to a billable send was lost. An ambiguous SMS
 is searched for in the vendor's records (by our OutId) before anything is resent; an ambiguous
 call has no record to search by, so a person confirms it by phone.
+
+Every line logged about a message carries its trace id as the request id (``logs.bound``): the id
+of the api request that created its case, so one id follows a case through all three processes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.clock import SHANGHAI, Clock
 from services.core.db import transaction
+from services.core.logs import bound
 from services.core.outbox.models import OutboxMessage
 from services.core.outbox.repository import OutboxRepository
 from services.notifier.channels.base import Channel, Delivery, Found, LookupResult, Outcome, SendResult
@@ -96,11 +100,13 @@ class Notifier:
         gate = asyncio.Semaphore(self.policy.concurrency)
 
         async def one(group: list[OutboxMessage]) -> None:
+            # Each group runs in its own task (gather), so the bound trace id stays with its lines.
             async with gate:
-                try:
-                    await self._deliver(group)
-                except Exception:  # one message's failure must not stop the batch; its lease brings it back
-                    log.exception("delivering outbox %s failed", [m.id for m in group])
+                with bound(group[0].trace_id):
+                    try:
+                        await self._deliver(group)
+                    except Exception:  # one message's failure must not stop the batch; its lease brings it back
+                        log.exception("delivering outbox %s failed", [m.id for m in group])
 
         await asyncio.gather(*(one(g) for g in merge_group_messages(batch)))
         return len(batch)
@@ -230,12 +236,15 @@ class Notifier:
                     now)
             for group, result, latency_ms, rate_key in items:
                 for message in group:
-                    RESULTS.labels(message.channel, result.outcome.value).inc()
-                    log.info("outbox %s %s: %s", message.id, message.channel, result.outcome.value,
-                             extra={"outbox_id": message.id, "case_id": message.case_id, "channel": message.channel,
-                                    "outcome": result.outcome.value, "code": result.code, "latency_ms": latency_ms})
-                    if result.outcome != Outcome.sent:
-                        await self._apply(repo, message, result, latency_ms, rate_key, now)
+                    # A group commit writes other tasks' results too: bind each message's own trace id.
+                    with bound(message.trace_id):
+                        RESULTS.labels(message.channel, result.outcome.value).inc()
+                        log.info("outbox %s %s: %s", message.id, message.channel, result.outcome.value,
+                                 extra={"outbox_id": message.id, "case_id": message.case_id,
+                                        "channel": message.channel, "outcome": result.outcome.value,
+                                        "code": result.code, "latency_ms": latency_ms})
+                        if result.outcome != Outcome.sent:
+                            await self._apply(repo, message, result, latency_ms, rate_key, now)
 
     async def _apply(self, repo: OutboxRepository, message: OutboxMessage, result: SendResult, latency_ms: int,
                      rate_key: str | None, now: datetime) -> None:

@@ -77,8 +77,9 @@ CREATE_ATTEMPTS = 3
 
 
 async def ingest_created(conn: asyncpg.Connection, event: DistrictEvent, raw: bytes, *,
-                         now: datetime, auto_dispatch: bool) -> IngestResult:
-    """Apply one ``case.created`` exactly once: one SQL statement, atomic on its own.
+                         now: datetime, auto_dispatch: bool, trace_id: str | None = None) -> IngestResult:
+    """Apply one ``case.created`` exactly once: one SQL statement, atomic on its own. A new case keeps
+    ``trace_id`` (the request id of the delivery that created it).
 
     A statement that raced a twin delivery (same ``event_id`` or same ``district_case_id``,
     committing while it ran) changed nothing and saw nothing; run again, it sees the twin's rows
@@ -89,7 +90,7 @@ async def ingest_created(conn: asyncpg.Connection, event: DistrictEvent, raw: by
         try:
             out = await create_case_once(conn, event.created, event_id=event.event_id,
                                          occurred_at=event.occurred_at, payload_json=raw.decode(), now=now,
-                                         auto_dispatch=auto_dispatch)
+                                         auto_dispatch=auto_dispatch, trace_id=trace_id)
         except EventIdRaced:
             raise _event_id_reused(event.event_id) from None
         if out.prev_response is not None:

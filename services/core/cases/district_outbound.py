@@ -42,4 +42,5 @@ async def report_move(session: AsyncSession, case: PassiveCase, action: CaseActi
         return
     event = district_event(case, action, case_event_id, now)
     await OutboxRepository(session).add([district_call(event, f"{event['type']} {case.district_case_id}", now,
-                                                       case_id=case.id, community_id=None)])
+                                                       case_id=case.id, community_id=None,
+                                                       trace_id=case.trace_id)])

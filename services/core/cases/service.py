@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from services.core.org.scope import Principal
 from services.core.timers import service as timers
 
 __all__ = ["ActingAs", "MoveInput", "apply_move", "event_row", "get_visible_case", "move_case"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,11 @@ async def apply_move(session: AsyncSession, case: PassiveCase, action: CaseActio
         case.id, action.value, current.value, move.target.value, acting, now, data.note, event_data))
     if acting.actor != Actor.district:  # the district's own moves are not echoed back to it
         await district_outbound.report_move(session, case, action, event_id, now)
+    # The line's request id is this request's; trace_id names the case's, under which the escalator
+    # and notifier log their lines about it.
+    log.info("case %s: %s %s → %s", case.id, action.value, current.value, move.target.value,
+             extra={"case_id": case.id, "trace_id": case.trace_id, "action": action.value,
+                    "actor": acting.kind})
     return case
 
 

@@ -35,6 +35,7 @@ class Fired:
     due_at: datetime
     fired_at: datetime
     skipped: str | None  # the reason, or None when it fired
+    trace_id: str | None = None  # the case's: the escalator logs the node under it
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ async def fire_due(session: AsyncSession, now: datetime, *, limit: int = 100) ->
             _append(writes.timers, t["id"], "fired", None)
         else:
             _append(writes.timers, t["id"], "skipped", reason)
-        out.append(Fired(t["id"], t["case_id"], t["node_key"], t["due_at"], now, reason))
+        out.append(Fired(t["id"], t["case_id"], t["node_key"], t["due_at"], now, reason, t["trace_id"]))
     if owed:
         audience = await _audience(repo, owed)
         reaches: dict[tuple[int, Any, Any, tuple[Channel, ...]], _Reach] = {}

@@ -27,7 +27,7 @@ WHERE state = 'pending' AND due_at <= :now ORDER BY due_at, id LIMIT :limit FOR 
 # claim statement would re-run the claim under EvalPlanQual and could take a timer just fired.
 _LOCK_CASES = """
 SELECT c.id, c.timer_generation, c.status, c.community_id, c.responsible_person_id, c.district_case_id, c.title,
-       c.dispatched_at, c.deadline_at, cm.name AS community_name
+       c.dispatched_at, c.deadline_at, c.trace_id, cm.name AS community_name
 FROM passive_case c LEFT JOIN community cm ON cm.id = c.community_id
 WHERE c.id = ANY($1::bigint[]) ORDER BY c.id FOR UPDATE OF c
 """
@@ -52,8 +52,9 @@ ORDER BY 2
 """
 
 # Everything a batch writes, in one statement. Reminders first: the outbox rows and call tasks
-# join them on timer id for their reminder id. The unique keys (reminder per timer, outbox
-# idem_key, task per reminder and operator) make a second write of the same node impossible.
+# join them on timer id for their reminder id; the outbox rows copy their case's trace id. The
+# unique keys (reminder per timer, outbox idem_key, task per reminder and operator) make a second
+# write of the same node impossible.
 _WRITE = """
 WITH r AS (
     INSERT INTO reminder (case_id, timer_id, kind, node_key, label, channels, recipients, occurred_at)
@@ -63,11 +64,13 @@ WITH r AS (
     RETURNING id, timer_id
 ), o AS (
     INSERT INTO outbox (idem_key, channel, recipient, message, case_id, reminder_id, state, attempts,
-                        next_attempt_at, created_at)
-    SELECT m.idem_key, m.channel, m.recipient::jsonb, m.message::jsonb, m.case_id, r.id, 'pending', 0, $1, $1
+                        next_attempt_at, created_at, trace_id)
+    SELECT m.idem_key, m.channel, m.recipient::jsonb, m.message::jsonb, m.case_id, r.id, 'pending', 0, $1, $1,
+           pc.trace_id
     FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
          AS m(timer_id, idem_key, channel, recipient, message, case_id)
     JOIN r ON r.timer_id = m.timer_id
+    LEFT JOIN passive_case pc ON pc.id = m.case_id
     ON CONFLICT (idem_key) DO NOTHING
     RETURNING 1
 ), k AS (
