@@ -71,9 +71,10 @@ async def _create_admin(settings: Settings, username: str, name: str, password: 
 def _serve_api(settings: Settings) -> None:
     import uvicorn
 
+    # log_config=None: uvicorn's own lines go through our handler (one JSON object per line, too).
     uvicorn.run("services.api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.lower(), loop="uvloop", http="httptools", access_log=False,
-                timeout_graceful_shutdown=20)
+                timeout_graceful_shutdown=20, log_config=None)
 
 
 def _run_all(settings: Settings) -> int:
