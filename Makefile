@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test lint bench load clean
+.PHONY: install run demo test lint bench load fuzz chaos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ bench: install ## webhook, escalator and notifier figures next to raw baselines;
 
 load: install ## a realistic mix over 1,000,000 cases (LOAD_SECONDS=30, loopback); p50/p99 per kind and the plans
 	$(PY) -m tests.load.run
+
+chaos: install ## kills, Postgres restarts and vendor faults under load (CHAOS_SECONDS=90, loopback); counts what was lost or doubled
+	$(PY) -m tests.chaos.run
+
+fuzz: install ## property-based API fuzzing from the OpenAPI schema, long (FUZZ_EXAMPLES=300 per operation, FUZZ_SECONDS=540, in-process)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SECONDS=$${FUZZ_SECONDS:-540} $(PY) -m pytest tests/fuzz -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .data .bench .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import asyncpg
 import uvicorn
@@ -74,6 +75,19 @@ class Listener:
             log.warning("cannot LISTEN on %s; polling", self.channel)
 
 
+def dump_tasks() -> None:
+    """SIGUSR1: log where every asyncio task of this process is waiting (a worker that looks stuck)."""
+    for task in asyncio.all_tasks():
+        frames: list[str] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None and len(frames) < 30:  # follow the chain of awaits down to the leaf
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                frames.append(f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        log.warning("task %s: %s", task.get_name(), " > ".join(frames))
+
+
 def ops_app(process: str, engine: AsyncEngine) -> FastAPI:
     app = FastAPI(title=f"liandong {process}", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
@@ -94,6 +108,7 @@ async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, dump_tasks)
     serve = asyncio.create_task(server.serve())
     log.info("%s started; ops endpoints on http://%s:%d", process, settings.api_host, port)
     wake = asyncio.Event()

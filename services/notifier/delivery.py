@@ -95,21 +95,52 @@ class Notifier:
         The batch's messages go out concurrently (``concurrency`` at a time): each waits on its
         vendor, not on the others. Limits per sender hold anyway (they are checked in Postgres).
         """
-        async with transaction(self.sessionmaker) as session:
-            batch = await OutboxRepository(session).claim(self.clock.now(), lease=self.policy.lease, limit=limit)
+        batch = await self._claim(limit)
         gate = asyncio.Semaphore(self.policy.concurrency)
 
         async def one(group: list[OutboxMessage]) -> None:
-            # Each group runs in its own task (gather), so the bound trace id stays with its lines.
             async with gate:
-                with bound(group[0].trace_id):
-                    try:
-                        await self._deliver(group)
-                    except Exception:  # one message's failure must not stop the batch; its lease brings it back
-                        log.exception("delivering outbox %s failed", [m.id for m in group])
+                await self._deliver_guarded(group)
 
         await asyncio.gather(*(one(g) for g in merge_group_messages(batch)))
         return len(batch)
+
+    async def pump(self, recheck_seconds: float = 1.0, budget_seconds: float = 2.0) -> int:
+        """Deliver what is ready, ``concurrency`` sends in flight; the number of messages handled.
+
+        Unlike ``run_once``, which waits for its whole batch, a freed slot is refilled at once: a vendor
+        that answers slowly (or not at all, until the timeout) holds up one slot, not every message
+        behind it. Only what can start at once is claimed, so no claimed message sits out its lease
+        waiting for a slot; while sends are in flight, new messages are looked for every ``recheck_seconds``.
+        After ``budget_seconds`` nothing more is claimed and the pump returns once its sends finish, so
+        the worker loop gets to heed a SIGTERM and take its measurements under a never-ending queue.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        handled = 0
+        refill = max(1, self.policy.concurrency // 4)  # claim in small batches, not one message per claim
+        claim_until = time.monotonic() + budget_seconds
+        while True:
+            free = self.policy.concurrency - len(in_flight)
+            if time.monotonic() < claim_until and (free >= refill or not in_flight):
+                batch = await self._claim(free)
+                handled += len(batch)
+                in_flight.update(asyncio.create_task(self._deliver_guarded(g)) for g in merge_group_messages(batch))
+            if not in_flight:
+                return handled
+            _, in_flight = await asyncio.wait(in_flight, timeout=recheck_seconds,
+                                              return_when=asyncio.FIRST_COMPLETED)
+
+    async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
+        async with transaction(self.sessionmaker) as session:
+            return await OutboxRepository(session).claim(self.clock.now(), lease=self.policy.lease, limit=limit)
+
+    async def _deliver_guarded(self, group: list[OutboxMessage]) -> None:
+        # Each group runs in its own task, so the bound trace id stays with its lines.
+        with bound(group[0].trace_id):
+            try:
+                await self._deliver(group)
+            except Exception:  # one message's failure must not stop the others; its lease brings it back
+                log.exception("delivering outbox %s failed", [m.id for m in group])
 
     async def _deliver(self, group: list[OutboxMessage]) -> None:
         message = group[0]

@@ -97,9 +97,8 @@ async def main(settings: Settings) -> None:
                 state["n"] = Notifier(create_sessionmaker(engine), channels, SystemClock(),
                                       DeliveryPolicy(concurrency=settings.notifier_concurrency,
                                                      lease=timedelta(seconds=settings.notifier_lease_seconds)))
-            while await state["n"].run_once() > 0:
-                pass
+            handled = await state["n"].pump()
             await _measure_outbox(engine)
-            return POLL_SECONDS
+            return 0.0 if handled else POLL_SECONDS  # busy: straight on after a look at SIGTERM
 
         await run_worker("notifier", settings.notifier_port, settings, tick, interval_seconds=POLL_SECONDS)

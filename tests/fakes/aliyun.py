@@ -3,7 +3,8 @@
 It checks the v1 signature with the secret it knows (HTTP 400 SignatureDoesNotMatch otherwise),
 answers business errors as HTTP 200 with a ``Code``, keeps the per-callee voice window (1 a
 minute → isv.BUSINESS_LIMIT_CONTROL 触发分钟级流控), and plays scripted faults first
-(``{"Code": ...}``, ``{"delay": seconds}`` for a timeout after the request arrived).
+(``{"Code": ...}``, ``{"delay": seconds}`` for a timeout after the request arrived); in chaos mode
+it also fails, throttles, slows down and loses answers at random (``tests.fakes.chaos``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from services.core.clock import SHANGHAI
 from services.notifier.channels.aliyun import sign_rpc
+from tests.fakes.chaos import Chaos
 
 MOBILE = re.compile(r"^(\+?86|0086)?1\d{10}$")
 
@@ -43,6 +45,7 @@ class FakeAliyunState:
     date: str | None = None
     # SendStatus reported by QuerySendDetails (1 waiting for the receipt, 2 failed, 3 delivered).
     send_status: int = 3
+    chaos: Chaos | None = None  # random faults for the chaos suite
 
     def today(self) -> str:
         return self.date or datetime.now(SHANGHAI).strftime("%Y%m%d")
@@ -73,6 +76,14 @@ def build_app(state: FakeAliyunState) -> Starlette:
                 await asyncio.sleep(scripted["delay"])
             if "Code" in scripted:
                 return _answer(scripted["Code"], scripted.get("Message", "scripted"))
+        fate = state.chaos.draw() if state.chaos and params.get("Action") != "QuerySendDetails" else "ok"
+        if fate == "fail":
+            return _answer("isp.SYSTEM_ERROR", "System error.")
+        if fate == "throttle":  # the API gateway's flow control, before the SMS service sees it
+            return JSONResponse({"Code": "Throttling.User", "Message": "Request was denied due to user flow control.",
+                                 "RequestId": str(uuid.uuid4())}, status_code=400)
+        if fate == "slow" and state.chaos:
+            await asyncio.sleep(state.chaos.slow_delay())
         if params.get("AccessKeyId") != state.access_key_id:
             return JSONResponse({"Code": "InvalidAccessKeyId.NotFound",
                                  "Message": "Specified access key is not found."}, status_code=404)
@@ -93,6 +104,8 @@ def build_app(state: FakeAliyunState) -> Starlette:
             if not MOBILE.match(params.get("PhoneNumbers", "")):
                 return _answer("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
             state.accepted.append({**params, "_date": state.today()})
+            if fate == "lost" and state.chaos:  # taken and billed; the answer comes after the caller gave up
+                await asyncio.sleep(state.chaos.lost_seconds)
             return _answer("OK", "OK", BizId=f"{len(state.accepted)}^0")
         if action == "QuerySendDetails":
             if not params.get("PhoneNumber") or not re.fullmatch(r"\d{8}", params.get("SendDate", "")):
@@ -128,5 +141,10 @@ def build_app(state: FakeAliyunState) -> Starlette:
                               "PhoneNumbers": p.get("PhoneNumbers") or p.get("CalledNumber")}
                              for p in state.accepted if "scripted_delay" not in p])
 
+    async def control_faults(request: Request) -> Response:
+        """How many requests met each fate (chaos mode)."""
+        return JSONResponse(state.chaos.counts if state.chaos else {})
+
     return Starlette(routes=[Route("/", rpc, methods=["POST"]),
-                             Route("/__fake__/accepted", control_accepted, methods=["GET"])])
+                             Route("/__fake__/accepted", control_accepted, methods=["GET"]),
+                             Route("/__fake__/faults", control_faults, methods=["GET"])])

@@ -3,6 +3,7 @@ notifier, a district down for long, an unconfigured channel, a busy number's rec
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,9 +11,10 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from services.core.config import Settings
+from services.core.db import create_sessionmaker
 from services.core.outbox.models import OutboxMessage
 from services.core.outbox.repository import OutboxRepository
 from services.core.timers.models import OperatorTask
@@ -154,3 +156,41 @@ async def test_lookup_reads_every_page_and_matches_this_attempt(fake_aliyun: str
         ALIYUN.send_status = 2
         failed = await sms.lookup(Delivery(5, "k5", {"mobile": "13900000011"}, "x"), [today])
         assert failed.found == Found.failed
+
+
+class _OneStuckSms:
+    """An SMS vendor that answers at once, except for one message it holds until told to answer."""
+
+    name = "sms"
+
+    def __init__(self, stuck_text: str) -> None:
+        self.stuck_text = stuck_text
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+
+    def rate_key(self, delivery: Delivery) -> str | None:
+        return None
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        if delivery.text == self.stuck_text:
+            await self.release.wait()
+        self.sent.append(delivery.text)
+        return SendResult(Outcome.sent, code="OK", request_summary="test")
+
+
+async def test_a_slow_vendor_answer_holds_up_one_slot_not_the_queue(committing_api: Api, engine: AsyncEngine) -> None:
+    """The notifier's pump refills a freed slot at once: while one send hangs (a vendor answering at its
+    timeout), the messages queued behind it are claimed and delivered; the stuck one finishes after."""
+    api = committing_api  # sends run side by side, each in its own transaction
+    ids = await queue(api, "sms", n=80)  # more than a run_once batch (50), which would wait for the stuck one
+    channel = _OneStuckSms("提醒 0")
+    notifier = Notifier(create_sessionmaker(engine), {"sms": channel}, api.clock, DeliveryPolicy(concurrency=4))
+    pump = asyncio.create_task(notifier.pump(recheck_seconds=0.05, budget_seconds=60))
+    for _ in range(500):  # the other 79 go out while message 0 hangs
+        if len(channel.sent) == 79:
+            break
+        await asyncio.sleep(0.01)
+    assert len(channel.sent) == 79 and "提醒 0" not in channel.sent and not pump.done()
+    channel.release.set()
+    assert await pump == 80
+    assert [(await state_of(api, i)).state for i in ids] == ["sent"] * 80
