@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.body_limit import BodyLimitMiddleware
-from services.api.errors import install_error_handlers
+from services.api.errors import COMMON_ERRORS, install_error_handlers
 from services.api.request_ids import RequestMiddleware
 from services.api.routers import (
     active_cases,
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     # The district webhook first: it takes the most traffic and route matching is in order.
     for module in (district, auth, org, categories, cases, ledger, reminders, policies, active_cases, stats,
                    assessments, records, audit):
-        app.include_router(module.router)
+        # Every route behind a token documents the common errors; the webhook and login document their own.
+        app.include_router(module.router, responses=None if module in (district, auth) else COMMON_ERRORS)
     attach_ops(app, "api")
     return app

@@ -8,12 +8,53 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.core.errors import AppError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorFieldOut(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorDetailOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # some errors say more, e.g. ``retry_after``
+    code: str
+    message: str
+    fields: list[ErrorFieldOut] | None = None
+
+
+class ErrorOut(BaseModel):
+    """The one error shape, documented on every route."""
+
+    model_config = ConfigDict(extra="forbid", title="Error")
+    error: ErrorDetailOut
+
+
+ERROR_DESCRIPTIONS = {
+    401: "Not authenticated: no, bad or expired token (`not_authenticated`, `invalid_token`, `token_expired`)",
+    403: "Not allowed for the caller's role or communities (`role_not_allowed`, `community_not_linked`)",
+    404: "Not found, or outside the caller's scope",
+    409: "Conflicts with the current state or existing data (`transition_not_allowed`, `code_taken`, …)",
+    413: "Request body over the limit (`body_too_large`)",
+    422: "Invalid input, naming the fields (`validation_error`, `invalid_input`)",
+    429: "Too many failed logins for the account or the address (`login_locked`, with `Retry-After`)",
+    503: "Temporarily unavailable; the same request may succeed when sent again",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given error statuses, each in the error shape."""
+    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+# What any route behind a bearer token may answer besides its own success.
+COMMON_ERRORS = error_responses(401, 403, 404, 409, 413, 422)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -57,5 +98,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body it could not read (not UTF-8, a broken form)
+            fields = [{"field": "body", "message": str(exc.detail)}]
+            return JSONResponse(error_body("validation_error", "invalid request: body", fields=fields),
+                                status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)

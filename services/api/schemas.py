@@ -6,18 +6,30 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from annotated_types import Interval
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.core.cases.rules import CaseAction, CaseStatus
 from services.core.org.roles import Role
-from services.core.storable import require_storable
+from services.core.storable import UNSTORABLE_TEXT, require_storable
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                         pattern=r"^[A-Za-z0-9_.-]+$")]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=r"\S")]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"\S")]
 Mobile = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,19}$")]
+
+
+def _storable_text(value: str) -> str:
+    if UNSTORABLE_TEXT.search(value):
+        raise ValueError("contains a character that cannot be stored (NUL, a lone surrogate)")
+    return value
+
+
+QueryText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_storable_text)]  # a text filter
+MAX_ID = 2**53 - 1  # the largest integer every JSON client holds exactly (and a bigint column stores)
+Id = Annotated[int, Interval(ge=-MAX_ID, le=MAX_ID)]
 
 
 class Orm(BaseModel):
@@ -41,7 +53,7 @@ class TokenOut(BaseModel):
 
 class RoleGrantIn(BaseModel):
     role: Role
-    community_id: int | None = None
+    community_id: Id | None = None
 
 
 class RoleGrantOut(Orm):
@@ -58,7 +70,7 @@ class MeOut(BaseModel):
     street_wide: bool
 
 
-class PersonIn(BaseModel):
+class PersonIn(StorableIn):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
                                                pattern=r"^[A-Za-z0-9_.-]+$")]
     name: PersonName
@@ -68,7 +80,7 @@ class PersonIn(BaseModel):
     roles: list[RoleGrantIn] = Field(default_factory=list, max_length=50)
 
 
-class PersonPatch(BaseModel):
+class PersonPatch(StorableIn):
     name: PersonName | None = None
     password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
     mobile: Mobile | None = None
@@ -86,12 +98,12 @@ class PersonOut(Orm):
     roles: list[RoleGrantOut] = Field(default_factory=list)
 
 
-class RolesIn(BaseModel):
+class RolesIn(StorableIn):
     roles: list[RoleGrantIn] = Field(max_length=50)
 
 
-class LinksIn(BaseModel):
-    community_ids: list[int] = Field(max_length=500)
+class LinksIn(StorableIn):
+    community_ids: list[Id] = Field(max_length=500)
 
 
 class LinksOut(BaseModel):
@@ -99,12 +111,12 @@ class LinksOut(BaseModel):
     community_ids: list[int]
 
 
-class CommunityIn(BaseModel):
+class CommunityIn(StorableIn):
     code: Code
     name: Name
 
 
-class CommunityPatch(BaseModel):
+class CommunityPatch(StorableIn):
     name: Name | None = None
     active: bool | None = None
 
@@ -116,19 +128,19 @@ class CommunityOut(Orm):
     active: bool
 
 
-class GridIn(BaseModel):
-    community_id: int
+class GridIn(StorableIn):
+    community_id: Id
     code: Code
     name: Name
-    grid_worker_id: int | None = None
+    grid_worker_id: Id | None = None
 
 
-class GridPatch(BaseModel):
+class GridPatch(StorableIn):
     name: Name | None = None
-    grid_worker_id: int | None = None
+    grid_worker_id: Id | None = None
 
 
-class StreetIn(BaseModel):
+class StreetIn(StorableIn):
     code: Code
     name: Name
     district_name: Name = "金凤区"
@@ -149,14 +161,14 @@ class GridOut(Orm):
     grid_worker_id: int | None
 
 
-class CategoryIn(BaseModel):
+class CategoryIn(StorableIn):
     code: Code
     name: Name
     kind: Literal["component", "event"]
     parent_code: Code | None = None
 
 
-class CategoryPatch(BaseModel):
+class CategoryPatch(StorableIn):
     name: Name | None = None
     active: bool | None = None
 
@@ -171,19 +183,19 @@ class CategoryOut(Orm):
     active: bool
 
 
-class MoveIn(BaseModel):
+class MoveIn(StorableIn):
     """Body of a case move; which fields are required depends on the move (see the docs)."""
 
     model_config = ConfigDict(extra="forbid")
-    community_id: int | None = None
-    responsible_person_id: int | None = None
+    community_id: Id | None = None
+    responsible_person_id: Id | None = None
     requested_deadline_at: AwareDatetime | None = None
     deadline_at: AwareDatetime | None = None
     note: Note | None = None
     reply_text: Note | None = None
 
 
-class NoteIn(BaseModel):
+class NoteIn(StorableIn):
     note: Note
 
 
@@ -288,15 +300,15 @@ class DistrictResultOut(BaseModel):
     duplicate: bool
 
 
-class ReminderIn(BaseModel):
+class ReminderIn(StorableIn):
     """A manual phone reminder (提醒登记): who was called and what came of it."""
 
     model_config = ConfigDict(extra="forbid")
-    called_person_id: int | None = None
+    called_person_id: Id | None = None
     called_name: Name | None = None
     outcome: Literal["answered", "no_answer", "busy", "refused", "wrong_number", "other"]
     note: Note | None = None
-    task_id: int | None = None
+    task_id: Id | None = None
 
 
 class ReminderOut(Orm):
@@ -349,7 +361,7 @@ class QuietHoursIn(BaseModel):
     end: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
     nodes: list[PolicyNodeIn] = Field(min_length=1, max_length=20)
     quiet_hours: QuietHoursIn | None = None

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from services.api.schemas import Orm, StorableIn
+from services.api.schemas import Id, Orm, StorableIn
 
 
 class PayRowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    person_id: int
+    person_id: Id
     paid_fen: int = Field(ge=0, le=10_000_000, description="performance pay actually paid, in fen")
-    quality_score: Decimal | None = Field(default=None, ge=0, le=20, max_digits=5, decimal_places=2)
+    # Documented as a number: pydantic would also document "any string", which it then refuses.
+    quality_score: Annotated[Decimal, Field(ge=0, le=20, max_digits=5, decimal_places=2), WithJsonSchema(
+        {"type": "number", "minimum": 0, "maximum": 20, "multipleOf": 0.01})] | None = None
 
 
 class PayIn(StorableIn):
@@ -23,7 +25,7 @@ class PayIn(StorableIn):
 
 
 class ConductIn(StorableIn):
-    person_id: int
+    person_id: Id
     reason: str = Field(min_length=1, max_length=2000)
 
 

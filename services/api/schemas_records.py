@@ -7,17 +7,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.api.schemas import Orm, StorableIn
+from services.api.schemas import Id, Orm, StorableIn
 from services.api.schemas_active import PhotoOut
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
 
 
 class RecordIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
-    community_id: int | None = None
+    community_id: Id | None = None
     kind: Literal["patrol", "patrol_team", "joint_meeting", "enforcement_evaluation", "summary", "public_info",
                   "app_promotion"]
     occurred_on: date
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: Title
     body: str | None = Field(default=None, max_length=20000)
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -25,7 +27,7 @@ class RecordIn(StorableIn):
 class RecordPatchIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
     occurred_on: date | None = None
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    title: Title | None = None
     body: str | None = Field(default=None, max_length=20000)
     details: dict[str, Any] | None = None
 
@@ -62,18 +64,18 @@ class RevisionOut(Orm):
 
 class ProblemIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
-    grid_id: int | None = None
+    grid_id: Id | None = None
     category_code: str = Field(max_length=32)
     description: str = Field(min_length=1, max_length=2000)
-    owner_id: int
+    owner_id: Id
     deadline_on: date
 
 
 class InspectionIn(StorableIn):
     model_config = ConfigDict(extra="forbid")
-    community_id: int
+    community_id: Id
     kind: Literal["operator", "mutual"] = "operator"
-    inspecting_community_id: int | None = None
+    inspecting_community_id: Id | None = None
     inspected_on: date
     summary: str = Field(min_length=1, max_length=10000)
     tasks: list[Annotated[str, StringConstraints(max_length=500)]] = Field(default_factory=list, max_length=100)

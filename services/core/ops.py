@@ -53,13 +53,15 @@ def ops_router(process: str) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "process": process}
 
-    @router.get("/readyz", summary="Database reachable and at the migration head")
+    @router.get("/readyz", summary="Database reachable and at the migration head",
+                responses={503: {"description": "Not ready (the same body, `status` is `not_ready`)"}})
     async def readyz(request: Request) -> JSONResponse:
         ok, detail = await readiness(request.app.state.engine)
         return JSONResponse({"status": "ready" if ok else "not_ready", "process": process, **detail},
                             status_code=200 if ok else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+                responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}})
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

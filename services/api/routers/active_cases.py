@@ -8,8 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import Response
+from pydantic import WithJsonSchema
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
+from services.api.errors import error_responses
+from services.api.schemas import MAX_ID, Id
 from services.api.schemas_active import ActiveCaseOut, ActiveCasePageOut, AuditIn, PhotoOut
 from services.api.uploads import limits, read_uploads
 from services.core.active import service
@@ -17,10 +20,14 @@ from services.core.active.models import ActiveCase
 from services.core.active.rules import AuditStatus
 from services.core.errors import Forbidden, InvalidInput
 from services.core.files.access import visible_attachment
-from services.core.files.attachments import read
+from services.core.files.attachments import DOCUMENT_TYPES, read
 from services.core.files.stores import build_file_store
 
 router = APIRouter(prefix="/api/v1", tags=["active cases"])
+
+# Documented as numbers: pydantic would also document "any string", which it then refuses.
+LAT = {"anyOf": [{"type": "number", "minimum": -90, "maximum": 90}, {"type": "null"}]}
+LNG = {"anyOf": [{"type": "number", "minimum": -180, "maximum": 180}, {"type": "null"}]}
 
 
 def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut:
@@ -30,14 +37,14 @@ def out(case: ActiveCase, photos: list[PhotoOut] | None = None) -> ActiveCaseOut
 
 
 @router.post("/active-cases", response_model=ActiveCaseOut, status_code=status.HTTP_201_CREATED,
-             summary="Report an active case (multipart: fields and photos)")
+             summary="Report an active case (multipart: fields and photos)", responses=error_responses(503))
 async def report(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
-                 category_code: Annotated[str, Form(max_length=32)],
-                 description: Annotated[str, Form(max_length=4000)],
-                 grid_id: Annotated[int | None, Form()] = None,
+                 category_code: Annotated[str, Form(min_length=1, max_length=32)],
+                 description: Annotated[str, Form(min_length=1, max_length=4000)],
+                 grid_id: Annotated[Id | None, Form()] = None,
                  address: Annotated[str | None, Form(max_length=200)] = None,
-                 lat: Annotated[Decimal | None, Form(ge=-90, le=90)] = None,
-                 lng: Annotated[Decimal | None, Form(ge=-180, le=180)] = None,
+                 lat: Annotated[Decimal | None, Form(ge=-90, le=90), WithJsonSchema(LAT)] = None,
+                 lng: Annotated[Decimal | None, Form(ge=-180, le=180), WithJsonSchema(LNG)] = None,
                  self_handled: Annotated[bool, Form()] = False,
                  photos_before: Annotated[list[UploadFile] | None, File()] = None,
                  photos_after: Annotated[list[UploadFile] | None, File()] = None) -> ActiveCaseOut:
@@ -62,13 +69,13 @@ async def report(session: SessionDep, principal: PrincipalDep, clock: ClockDep, 
 
 @router.get("/active-cases", response_model=ActiveCasePageOut)
 async def list_cases(session: SessionDep, principal: PrincipalDep,
-                     community_id: int | None = None, grid_id: int | None = None, reporter_id: int | None = None,
-                     category_id: int | None = None,
+                     community_id: Id | None = None, grid_id: Id | None = None, reporter_id: Id | None = None,
+                     category_id: Id | None = None,
                      audit_status: Annotated[AuditStatus | None, Query()] = None,
                      self_handled: bool | None = None,
                      reported_from: datetime | None = None, reported_to: datetime | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> ActiveCasePageOut:
+                     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> ActiveCasePageOut:
     filters: dict[str, object] = {"community_id": community_id, "grid_id": grid_id, "reporter_id": reporter_id,
                "category_id": category_id, "audit_status": audit_status.value if audit_status else None,
                "self_handled": self_handled, "reported_from": reported_from, "reported_to": reported_to}
@@ -77,14 +84,14 @@ async def list_cases(session: SessionDep, principal: PrincipalDep,
 
 
 @router.get("/active-cases/{case_id}", response_model=ActiveCaseOut)
-async def get_case(case_id: int, session: SessionDep, principal: PrincipalDep) -> ActiveCaseOut:
+async def get_case(case_id: Id, session: SessionDep, principal: PrincipalDep) -> ActiveCaseOut:
     case = await service.get_visible(session, principal, case_id)
     photos = await service.photos_of(session, principal, case_id)
     return out(case, [PhotoOut.model_validate(p) for p in photos])
 
 
 @router.post("/active-cases/{case_id}/audit", response_model=ActiveCaseOut, summary="审核: valid, invalid or false")
-async def audit(case_id: int, body: AuditIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+async def audit(case_id: Id, body: AuditIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
                 settings: SettingsDep) -> ActiveCaseOut:
     case = await service.audit(session, principal, case_id, AuditStatus(body.result), body.note, now=clock.now(),
                                limits=limits(settings))
@@ -93,13 +100,14 @@ async def audit(case_id: int, body: AuditIn, session: SessionDep, principal: Pri
 
 @router.post("/active-cases/{case_id}/handle", response_model=ActiveCaseOut,
              summary="Mark a valid case handled (one that was not self-handled)")
-async def handle(case_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> ActiveCaseOut:
+async def handle(case_id: Id, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> ActiveCaseOut:
     return out(await service.handle(session, principal, case_id, now=clock.now()))
 
 
 @router.get("/attachments/{attachment_id}", summary="A photo or document, to those who may see what it belongs to",
-            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-async def attachment(attachment_id: int, session: SessionDep, principal: PrincipalDep,
+            response_class=Response, responses={200: {"content": {t: {} for t in sorted(DOCUMENT_TYPES)}},
+                                                **error_responses(503)})
+async def attachment(attachment_id: Id, session: SessionDep, principal: PrincipalDep,
                      settings: SettingsDep) -> Response:
     found = await visible_attachment(session, principal, attachment_id)
     return Response(await read(build_file_store(settings), found.storage_key), media_type=found.content_type,

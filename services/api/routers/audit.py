@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from services.api.deps import PrincipalDep, SessionDep
+from services.api.schemas import MAX_ID, Id, QueryText
 from services.core.audit.models import AuditEntry
 from services.core.errors import Forbidden
 from services.core.org.roles import SUPERVISOR_ROLES, Role
@@ -18,10 +19,10 @@ READERS = SUPERVISOR_ROLES | {Role.department_head, Role.admin}
 
 
 @router.get("/audit-log", summary="Every write made through the API: who, what, when, before and after")
-async def audit_log(session: SessionDep, principal: PrincipalDep, entity: str | None = None,
-                    entity_id: str | None = None, actor_id: int | None = None, since: datetime | None = None,
+async def audit_log(session: SessionDep, principal: PrincipalDep, entity: QueryText | None = None,
+                    entity_id: QueryText | None = None, actor_id: Id | None = None, since: datetime | None = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> dict[str, Any]:
     if not principal.roles & READERS:
         raise Forbidden("the audit log is for supervisors", code="role_not_allowed")
     stmt = select(AuditEntry)

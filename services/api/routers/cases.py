@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
-from services.api.schemas import CaseDetailOut, CaseEventOut, MoveIn, NoteIn
+from services.api.schemas import CaseDetailOut, CaseEventOut, Id, MoveIn, NoteIn
 from services.core.cases import rules
 from services.core.cases import service as cases
 from services.core.cases.models import PassiveCase
@@ -30,18 +30,18 @@ def detail(case: PassiveCase, principal: Principal, now: datetime) -> CaseDetail
 
 
 @router.get("/{case_id}", response_model=CaseDetailOut)
-async def get_case(case_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> CaseDetailOut:
+async def get_case(case_id: Id, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> CaseDetailOut:
     case = await cases.get_visible_case(session, principal, case_id)
     return detail(case, principal, clock.now())
 
 
 @router.get("/{case_id}/events", response_model=list[CaseEventOut], summary="Audit trail of a case")
-async def case_events(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[CaseEventOut]:
+async def case_events(case_id: Id, session: SessionDep, principal: PrincipalDep) -> list[CaseEventOut]:
     return [CaseEventOut.model_validate(e) for e in await cases.case_events(session, principal, case_id)]
 
 
 @router.post("/{case_id}/notes", response_model=CaseDetailOut, summary="Add a progress note (进展情况)")
-async def add_note(case_id: int, body: NoteIn, session: SessionDep, principal: PrincipalDep,
+async def add_note(case_id: Id, body: NoteIn, session: SessionDep, principal: PrincipalDep,
                    clock: ClockDep) -> CaseDetailOut:
     now = clock.now()
     case = await cases.add_progress_note(session, principal, case_id, body.note, now=now)
@@ -65,7 +65,7 @@ MOVE_DOCS: dict[CaseAction, str] = {
 
 
 def _add_move_route(action: CaseAction) -> None:
-    async def move(case_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+    async def move(case_id: Id, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
                    settings: SettingsDep, body: MoveIn | None = None) -> CaseDetailOut:
         body = body or MoveIn()
         now = clock.now()

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, status
 
 from services.api.deps import PrincipalDep, SessionDep
-from services.api.schemas import CategoryIn, CategoryOut, CategoryPatch
+from services.api.schemas import CategoryIn, CategoryOut, CategoryPatch, Id
 from services.core.categories import service
 
 router = APIRouter(prefix="/api/v1/categories", tags=["categories"])
@@ -29,7 +29,7 @@ async def create_category(body: CategoryIn, session: SessionDep, principal: Prin
 
 
 @router.patch("/{category_id}", response_model=CategoryOut)
-async def update_category(category_id: int, body: CategoryPatch, session: SessionDep,
+async def update_category(category_id: Id, body: CategoryPatch, session: SessionDep,
                           principal: PrincipalDep) -> CategoryOut:
     c = await service.update_category(session, principal, category_id, name=body.name, active=body.active)
     return CategoryOut.model_validate(c)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep
-from services.api.schemas import LedgerItemOut, LedgerPageOut
+from services.api.schemas import MAX_ID, Id, LedgerItemOut, LedgerPageOut, QueryText
 from services.core.cases.ledger import LedgerFilter, LedgerRow, ledger_page, ledger_xlsx
 from services.core.cases.rules import CaseStatus
 from services.core.clock import SHANGHAI
@@ -17,10 +17,10 @@ from services.core.clock import SHANGHAI
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
 
 
-async def _filter(community_id: int | None = None,
+async def _filter(community_id: Id | None = None,
             status: Annotated[list[CaseStatus] | None, Query()] = None,
             received_from: datetime | None = None, received_to: datetime | None = None,
-            category_code: str | None = None, overdue: bool | None = None, closed: bool | None = None,
+            category_code: QueryText | None = None, overdue: bool | None = None, closed: bool | None = None,
             sort: Annotated[str, Query(max_length=200)] = "-received_at") -> LedgerFilter:
     return LedgerFilter(community_id=community_id, status=tuple(status or ()),
                         received_from=_aware(received_from), received_to=_aware(received_to),
@@ -55,7 +55,7 @@ def _item(row: LedgerRow) -> LedgerItemOut:
             include_in_schema=True)
 async def ledger(session: SessionDep, principal: PrincipalDep, clock: ClockDep, f: FilterDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> LedgerPageOut:
+                 offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> LedgerPageOut:
     total, exact, rows = await ledger_page(session, principal, f, now=clock.now(), limit=limit, offset=offset)
     return LedgerPageOut(total=total, total_is_exact=exact, limit=limit, offset=offset,
                          items=[_item(r) for r in rows])

@@ -12,6 +12,7 @@ from services.api.schemas import (
     GridIn,
     GridOut,
     GridPatch,
+    Id,
     LinksIn,
     LinksOut,
     PersonIn,
@@ -61,7 +62,7 @@ async def create_community(body: CommunityIn, session: SessionDep, principal: Pr
 
 
 @router.patch("/communities/{community_id}", response_model=CommunityOut)
-async def update_community(community_id: int, body: CommunityPatch, session: SessionDep,
+async def update_community(community_id: Id, body: CommunityPatch, session: SessionDep,
                            principal: PrincipalDep) -> CommunityOut:
     c = await service.update_community(session, principal, community_id, name=body.name, active=body.active)
     return CommunityOut.model_validate(c)
@@ -69,7 +70,7 @@ async def update_community(community_id: int, body: CommunityPatch, session: Ses
 
 @router.get("/grids", response_model=list[GridOut])
 async def list_grids(session: SessionDep, principal: PrincipalDep,
-                     community_id: int | None = None) -> list[GridOut]:
+                     community_id: Id | None = None) -> list[GridOut]:
     return [GridOut.model_validate(g) for g in await OrgRepository(session).list_grids(community_id)]
 
 
@@ -81,7 +82,7 @@ async def create_grid(body: GridIn, session: SessionDep, principal: PrincipalDep
 
 
 @router.patch("/grids/{grid_id}", response_model=GridOut, summary="Rename a grid or change its grid worker")
-async def update_grid(grid_id: int, body: GridPatch, session: SessionDep, principal: PrincipalDep) -> GridOut:
+async def update_grid(grid_id: Id, body: GridPatch, session: SessionDep, principal: PrincipalDep) -> GridOut:
     g = await service.update_grid(session, principal, grid_id, name=body.name, grid_worker_id=body.grid_worker_id)
     return GridOut.model_validate(g)
 
@@ -107,7 +108,7 @@ async def create_person(body: PersonIn, session: SessionDep, principal: Principa
 
 
 @router.patch("/people/{person_id}", response_model=PersonOut)
-async def update_person(person_id: int, body: PersonPatch, session: SessionDep,
+async def update_person(person_id: Id, body: PersonPatch, session: SessionDep,
                         principal: PrincipalDep) -> PersonOut:
     person = await service.update_person(session, principal, person_id, name=body.name, mobile=body.mobile,
                                          wecom_userid=body.wecom_userid, password=body.password,
@@ -116,19 +117,19 @@ async def update_person(person_id: int, body: PersonPatch, session: SessionDep,
 
 
 @router.put("/people/{person_id}/roles", response_model=PersonOut)
-async def set_roles(person_id: int, body: RolesIn, session: SessionDep, principal: PrincipalDep) -> PersonOut:
+async def set_roles(person_id: Id, body: RolesIn, session: SessionDep, principal: PrincipalDep) -> PersonOut:
     await service.set_roles(session, principal, person_id, [RoleGrant(g.role, g.community_id) for g in body.roles])
     return await _person_out(session, await service.get_person(session, person_id))
 
 
 @router.post("/people/{person_id}/unlock", summary="Release an account locked by failed logins")
-async def unlock(person_id: int, session: SessionDep, principal: PrincipalDep) -> dict[str, int]:
+async def unlock(person_id: Id, session: SessionDep, principal: PrincipalDep) -> dict[str, int]:
     return {"forgotten_failures": await service.unlock(session, principal, person_id)}
 
 
 @router.put("/operators/{operator_id}/communities", response_model=LinksOut,
             summary="Set the communities an operator is linked to (包联)")
-async def set_operator_communities(operator_id: int, body: LinksIn, session: SessionDep,
+async def set_operator_communities(operator_id: Id, body: LinksIn, session: SessionDep,
                                    principal: PrincipalDep) -> LinksOut:
     ids = await service.set_operator_communities(session, principal, operator_id, body.community_ids)
     return LinksOut(operator_id=operator_id, community_ids=ids)

@@ -10,6 +10,8 @@ from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import Response
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
+from services.api.errors import error_responses
+from services.api.schemas import MAX_ID, Id
 from services.api.schemas_active import PhotoOut
 from services.api.schemas_records import (
     FollowUpIn,
@@ -54,10 +56,10 @@ async def create(body: RecordIn, session: SessionDep, principal: PrincipalDep, c
 
 
 @router.get("/records", response_model=RecordPageOut)
-async def list_records(session: SessionDep, principal: PrincipalDep, community_id: int | None = None,
+async def list_records(session: SessionDep, principal: PrincipalDep, community_id: Id | None = None,
                        kind: RecordKind | None = None, occurred_from: date | None = None,
                        occurred_to: date | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> RecordPageOut:
+                       offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> RecordPageOut:
     total, rows = await RecordRepository(session).records(
         community_ids=service.readable_communities(principal),
         filters={"community_id": community_id, "kind": kind.value if kind else None, "from": occurred_from,
@@ -68,7 +70,7 @@ async def list_records(session: SessionDep, principal: PrincipalDep, community_i
 @router.get("/records.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
             summary="A register as a workbook (Chinese headers)")
 async def records_xlsx(session: SessionDep, principal: PrincipalDep, kind: RecordKind,
-                       community_id: int | None = None) -> Response:
+                       community_id: Id | None = None) -> Response:
     _, rows = await RecordRepository(session).records(
         community_ids=service.readable_communities(principal),
         filters={"community_id": community_id, "kind": kind.value}, limit=10_000, offset=0)
@@ -77,12 +79,12 @@ async def records_xlsx(session: SessionDep, principal: PrincipalDep, kind: Recor
 
 
 @router.get("/records/{record_id}", response_model=RecordOut)
-async def get_record(record_id: int, session: SessionDep, principal: PrincipalDep) -> RecordOut:
+async def get_record(record_id: Id, session: SessionDep, principal: PrincipalDep) -> RecordOut:
     return await _out(session, await service.visible_record(session, principal, record_id))
 
 
 @router.patch("/records/{record_id}", response_model=RecordOut, summary="Correct a record (kept in its history)")
-async def patch_record(record_id: int, body: RecordPatchIn, session: SessionDep, principal: PrincipalDep,
+async def patch_record(record_id: Id, body: RecordPatchIn, session: SessionDep, principal: PrincipalDep,
                        clock: ClockDep) -> RecordOut:
     record = await service.update_record(session, principal, record_id, body.model_dump(exclude_none=True),
                                          now=clock.now())
@@ -90,15 +92,15 @@ async def patch_record(record_id: int, body: RecordPatchIn, session: SessionDep,
 
 
 @router.get("/records/{record_id}/revisions", response_model=list[RevisionOut], summary="The record's audit trail")
-async def revisions(record_id: int, session: SessionDep, principal: PrincipalDep) -> list[RevisionOut]:
+async def revisions(record_id: Id, session: SessionDep, principal: PrincipalDep) -> list[RevisionOut]:
     await service.visible_record(session, principal, record_id)
     return [RevisionOut.model_validate(r) for r in await RecordRepository(session).revisions(record_id)]
 
 
 @router.post("/records/{record_id}/attachments", response_model=RecordOut,
-             summary="Photos or PDF documents of a record (notice, minutes, forms)")
-async def add_attachments(record_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
-                          settings: SettingsDep, files: Annotated[list[UploadFile], File()]) -> RecordOut:
+             summary="Photos or PDF documents of a record (notice, minutes, forms)", responses=error_responses(503))
+async def add_attachments(record_id: Id, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                          settings: SettingsDep, files: Annotated[list[UploadFile], File(min_length=1)]) -> RecordOut:
     record = await service.writable_record(session, principal, record_id)
     lim = limits(settings)
     uploads = await read_uploads(files, "files", "document", lim.max_photo_bytes, lim.max_photos)
@@ -122,7 +124,7 @@ async def create_inspection(body: InspectionIn, session: SessionDep, principal: 
 
 
 @router.get("/inspections", response_model=list[InspectionOut])
-async def list_inspections(session: SessionDep, principal: PrincipalDep, community_id: int | None = None,
+async def list_inspections(session: SessionDep, principal: PrincipalDep, community_id: Id | None = None,
                            inspected_from: date | None = None, inspected_to: date | None = None
                            ) -> list[InspectionOut]:
     repo = RecordRepository(session)
@@ -139,7 +141,7 @@ async def list_inspections(session: SessionDep, principal: PrincipalDep, communi
 
 @router.post("/inspection-problems/{problem_id}/follow-up", response_model=ProblemOut,
              summary="整改 follow-up; the inspecting side may close it")
-async def problem_follow_up(problem_id: int, body: FollowUpIn, session: SessionDep, principal: PrincipalDep,
+async def problem_follow_up(problem_id: Id, body: FollowUpIn, session: SessionDep, principal: PrincipalDep,
                             clock: ClockDep) -> ProblemOut:
     return ProblemOut.model_validate(await service.follow_up(session, principal, problem_id, body.note, body.close,
                                                              now=clock.now()))
@@ -147,7 +149,7 @@ async def problem_follow_up(problem_id: int, body: FollowUpIn, session: SessionD
 
 @router.get("/compliance", summary="A community's compliance in a quarter, and its materials score")
 async def compliance(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
-                     community_id: int, quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> dict[str, Any]:
+                     community_id: Id, quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> dict[str, Any]:
     service.readable_community(principal, community_id)
     return await service.compliance_of(session, community_id, quarter, now=clock.now(),
                                        cfg=materials_config(settings))
@@ -156,7 +158,7 @@ async def compliance(session: SessionDep, principal: PrincipalDep, clock: ClockD
 @router.get("/compliance/dossier.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
             summary="The quarterly materials dossier: one sheet per register, and the compliance summary")
 async def dossier(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
-                  community_id: int, quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> Response:
+                  community_id: Id, quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$")]) -> Response:
     service.readable_community(principal, community_id)
     summary = await service.compliance_of(session, community_id, quarter, now=clock.now(),
                                           cfg=materials_config(settings))

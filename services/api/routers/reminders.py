@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.api.deps import ClockDep, PrincipalDep, SessionDep
-from services.api.schemas import AttemptOut, NotificationOut, ReminderIn, ReminderOut, TaskOut, TimerOut
+from services.api.schemas import AttemptOut, Id, NotificationOut, ReminderIn, ReminderOut, TaskOut, TimerOut
 from services.core.outbox import service as outbox
 from services.core.timers import service
 
@@ -13,13 +13,13 @@ router = APIRouter(prefix="/api/v1", tags=["reminders"])
 
 
 @router.get("/cases/{case_id}/reminders", response_model=list[ReminderOut])
-async def list_reminders(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[ReminderOut]:
+async def list_reminders(case_id: Id, session: SessionDep, principal: PrincipalDep) -> list[ReminderOut]:
     return [ReminderOut.model_validate(r) for r in await service.case_reminders(session, principal, case_id)]
 
 
 @router.post("/cases/{case_id}/reminders", response_model=ReminderOut, status_code=status.HTTP_201_CREATED,
              summary="Log a manual phone reminder (optionally closing a to-do task)")
-async def log_reminder(case_id: int, body: ReminderIn, session: SessionDep, principal: PrincipalDep,
+async def log_reminder(case_id: Id, body: ReminderIn, session: SessionDep, principal: PrincipalDep,
                        clock: ClockDep) -> ReminderOut:
     reminder = await service.log_manual_reminder(
         session, principal, case_id, called_person_id=body.called_person_id, called_name=body.called_name,
@@ -28,7 +28,7 @@ async def log_reminder(case_id: int, body: ReminderIn, session: SessionDep, prin
 
 
 @router.get("/cases/{case_id}/timers", response_model=list[TimerOut], summary="The case's reminder nodes")
-async def list_timers(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[TimerOut]:
+async def list_timers(case_id: Id, session: SessionDep, principal: PrincipalDep) -> list[TimerOut]:
     return [TimerOut.model_validate(t) for t in await service.case_timers(session, principal, case_id)]
 
 
@@ -39,7 +39,7 @@ async def my_tasks(session: SessionDep, principal: PrincipalDep) -> list[TaskOut
 
 @router.get("/cases/{case_id}/notifications", response_model=list[NotificationOut],
             summary="Messages sent for a case (WeCom, SMS, voice) with every delivery attempt")
-async def list_notifications(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[NotificationOut]:
+async def list_notifications(case_id: Id, session: SessionDep, principal: PrincipalDep) -> list[NotificationOut]:
     out = []
     for message, attempts in await outbox.case_notifications(session, principal, case_id):
         item = NotificationOut.model_validate(message)
@@ -50,7 +50,7 @@ async def list_notifications(case_id: int, session: SessionDep, principal: Princ
 
 @router.post("/notifications/{outbox_id}/retry", response_model=NotificationOut,
              summary="Send a dead letter again (after fixing its cause)")
-async def retry_notification(outbox_id: int, session: SessionDep, principal: PrincipalDep,
+async def retry_notification(outbox_id: Id, session: SessionDep, principal: PrincipalDep,
                              clock: ClockDep) -> NotificationOut:
     return NotificationOut.model_validate(
         await outbox.retry_dead_letter(session, principal, outbox_id, now=clock.now()))

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from services.core.errors import AppError, NotAuthenticated
 from services.core.storable import unstorable_paths
@@ -22,15 +32,17 @@ COMPLEXITIES = ("simple", "normal", "complex", "difficult")
 COMPLEXITY_LABELS = {"simple": "简单", "normal": "一般", "complex": "复杂", "difficult": "疑难"}
 EVENT_TYPES = ("case.created", "case.updated", "case.urged", "case.recalled")
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S")]
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 # Postgres text cannot hold NUL, and a lone surrogate cannot be encoded: refuse them up front (422).
 _MAYBE_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class Location(BaseModel):
-    lat: Decimal = Field(ge=-90, le=90)
-    lng: Decimal = Field(ge=-180, le=180)
+    # Documented as numbers: pydantic would also document "any string", which it then refuses.
+    lat: Annotated[Decimal, Field(ge=-90, le=90), WithJsonSchema({"type": "number", "minimum": -90, "maximum": 90})]
+    lng: Annotated[Decimal, Field(ge=-180, le=180),
+                   WithJsonSchema({"type": "number", "minimum": -180, "maximum": 180})]
 
 
 class Attachment(BaseModel):
@@ -90,6 +102,42 @@ class _CreatedEnvelope(BaseModel):
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
+class _ChangedEnvelope(BaseModel):
+    event_id: Annotated[Text, StringConstraints(max_length=100)]
+    type: Literal["case.updated"]
+    occurred_at: AwareDatetime
+    case: CaseChanged
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class _RefEnvelope(BaseModel):
+    event_id: Annotated[Text, StringConstraints(max_length=100)]
+    type: Literal["case.urged", "case.recalled"]
+    occurred_at: AwareDatetime
+    case: CaseRef
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+def event_json_schema() -> dict[str, Any]:
+    """The webhook body as JSON Schema, self-contained (for the OpenAPI document; validation is
+    ``parse_event``): one envelope per event type, each with its own ``case``."""
+    union = Annotated[_CreatedEnvelope | _ChangedEnvelope | _RefEnvelope, Field(discriminator="type")]
+    schema = TypeAdapter(union).json_schema()
+    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    inlined.pop("discriminator", None)  # its mapping points into $defs, which are inlined away
+    return {"title": "DistrictEvent", **inlined}
+
+
 @dataclass(frozen=True)
 class DistrictEvent:
     event_id: str
@@ -146,7 +194,8 @@ def parse_event(raw: bytes) -> DistrictEvent:
     except ValidationError as exc:
         raise _invalid(exc, ("case",)) from exc
     if _MAYBE_UNSTORABLE.search(raw):  # only then walk the values (JSON escapes are the only way in)
-        bad = unstorable_paths({"event_id": env.event_id, "note": env.note, "case": env.case}, item=".{}")
+        # The whole body, unknown fields too: it is stored as it came (jsonb refuses NUL).
+        bad = unstorable_paths(json.loads(raw), item=".{}")
         if bad:
             fields = [{"field": f, "message": "contains a NUL or an unpaired surrogate character"} for f in bad]
             raise InvalidEvent("invalid event: " + ", ".join(bad), details={"fields": fields})
