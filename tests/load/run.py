@@ -1,9 +1,11 @@
 """`make load`: a realistic mix against the real api over a database of 1,000,000 passive cases.
 
 Loopback only, bounded in time (LOAD_SECONDS, default 30). The mix, by weight: operators' ledger
-queries (filters, sorting, paging) 50%, district events 25%, case moves (accept of fresh cases) 15%,
-statistics 10%. Prints p50/p99 and errors per kind, the EXPLAIN ANALYZE plans of the ledger's
-queries, and writes `.bench/load.json`.
+queries (filters, sorting, paging) 45%, district events 25%, case moves (accept of fresh cases) 15%,
+grid workers' reports with a photo 5%, statistics 10%. Requests arrive at LOAD_RATE a second (open
+loop, default 40); LOAD_RATE=0 runs LOAD_CLIENTS clients back to back instead (the most it can take).
+Prints p50/p99 and errors per kind, the EXPLAIN ANALYZE plans of the ledger's queries, and writes
+`.bench/load.json`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from typing import Any
@@ -30,6 +33,10 @@ from tests.procs import free_port, stop, wait_ready
 CASES = int(os.environ.get("LOAD_CASES", "1000000"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "30"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "16"))
+# Requests a second, arriving whether or not earlier ones are done (open loop); 0: CLIENTS clients
+# back to back instead (closed loop), which finds the most the api can take.
+RATE = float(os.environ.get("LOAD_RATE", "40"))
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 200  # a 50 KB JPEG, by its magic bytes
 
 LEDGER_QUERIES = [
     {"community_id": "{c1}"},
@@ -72,10 +79,18 @@ async def plans(url: str, ids: dict[str, int]) -> list[str]:
     out = []
     try:
         for where, order in ((f"community_id = {ids['c1']}", "received_at DESC"),
-                             (f"community_id = {ids['c2']} AND status = 'dispatched'", "received_at DESC")):
+                             (f"community_id = {ids['c2']} AND status = 'dispatched'", "received_at DESC"),
+                             (f"community_id = {ids['c2']} AND status <> 'closed'", "reminder_count DESC")):
             rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM passive_case WHERE {where} "
                                     f"ORDER BY {order}, id DESC LIMIT 50")
             out.append(f"-- WHERE {where} ORDER BY {order} LIMIT 50\n" + "\n".join(r[0] for r in rows))
+        day = "now() - interval '3 days'"  # the daily statistics read only the cases with a moment in the day
+        rows = await conn.fetch(f"""EXPLAIN (ANALYZE, BUFFERS) SELECT community_id, count(*) FROM passive_case
+            WHERE community_id IS NOT NULL AND ((dispatched_at >= {day} AND dispatched_at < {day} + interval '1 day')
+              OR (accepted_at >= {day} AND accepted_at < {day} + interval '1 day')
+              OR (closed_at >= {day} AND closed_at < {day} + interval '1 day')
+              OR (deadline_at >= {day} AND deadline_at < {day} + interval '1 day')) GROUP BY community_id""")
+        out.append("-- the daily statistics' cases of one day\n" + "\n".join(r[0] for r in rows))
         return out
     finally:
         await conn.close()
@@ -91,12 +106,13 @@ async def drive(base: str, ids: dict[str, int]) -> dict[str, dict[str, float]]:
             return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
         operator, handler, supervisor = await token("operator1"), await token("c1_handler"), await token("supervisor")
+        grid_worker = await token("c1_grid1")
         fresh: list[int] = []
         seq = iter(range(10**9))
 
-        async def one() -> None:
-            kind = rng.choices(["ledger", "district", "move", "stats"], [50, 25, 15, 10])[0]
-            started = time.perf_counter()
+        async def one(due: float | None = None) -> None:
+            kind = rng.choices(["ledger", "district", "move", "report", "stats"], [45, 25, 15, 5, 10])[0]
+            started = due or time.perf_counter()
             if kind == "ledger":
                 q = {k: v.format(**ids) for k, v in rng.choice(LEDGER_QUERIES).items()}
                 r = await client.get("/api/v1/ledger", params=q, headers=operator)
@@ -115,6 +131,11 @@ async def drive(base: str, ids: dict[str, int]) -> dict[str, dict[str, float]]:
                     fresh.append(r.json()["case_id"])
             elif kind == "move" and fresh:
                 r = await client.post(f"/api/v1/cases/{fresh.pop()}/accept", headers=handler)
+            elif kind == "report":  # a grid worker's report with a photo (主动发现)
+                r = await client.post("/api/v1/active-cases", headers=grid_worker, data={
+                    "category_code": "C0101", "description": "宝湖路12号井盖破损", "address": "宝湖路12号",
+                    "lat": "38.480000", "lng": "106.230000"},
+                    files=[("photos_before", ("现场.jpg", PHOTO, "image/jpeg"))])
             else:
                 kind = "stats"
                 r = await client.get("/api/v1/stats/daily", params={"date": "2026-12-04"}, headers=supervisor)
@@ -126,8 +147,24 @@ async def drive(base: str, ids: dict[str, int]) -> dict[str, dict[str, float]]:
             while time.perf_counter() < stop_at:
                 await one()
 
+        async def arrivals(stop_at: float) -> None:
+            """Open loop: requests arrive at RATE a second (Poisson), whether or not earlier ones are done,
+            and each is timed from when it was due (no coordinated omission)."""
+            tasks: set[asyncio.Task[None]] = set()
+            due = time.perf_counter()
+            while due < stop_at:
+                due += rng.expovariate(RATE)
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                task = asyncio.create_task(one(due))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            await asyncio.gather(*tasks)
+
         stop_at = time.perf_counter() + SECONDS
-        await asyncio.gather(*(worker(stop_at) for _ in range(CLIENTS)))
+        if RATE:
+            await arrivals(stop_at)
+        else:
+            await asyncio.gather(*(worker(stop_at) for _ in range(CLIENTS)))
     out = {}
     for kind, values in sorted(lat.items()):
         values.sort()
@@ -141,11 +178,13 @@ async def drive(base: str, ids: dict[str, int]) -> dict[str, dict[str, float]]:
 async def run() -> dict[str, Any]:
     url = await fresh_database(server_url(), "liandong_load")
     env = {**os.environ, "DATABASE_URL": url, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT,
+           "LIANDONG_DATA_DIR": tempfile.mkdtemp(prefix="liandong-load-"),  # the reports' photos
            "LIANDONG_DISTRICT_SECRET": SECRET, "LIANDONG_LOG_LEVEL": "WARNING"}
     for command in (["migrate"], ["seed-demo", "--force"]):
         await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT,
                                 check=True, stdout=subprocess.DEVNULL)
-    print(f"load: {CASES:,} cases, {CLIENTS} clients for {SECONDS:.0f} s, loopback only")
+    mode = f"{RATE:.0f} requests/s arriving (open loop)" if RATE else f"{CLIENTS} clients back to back (closed loop)"
+    print(f"load: {CASES:,} cases, {mode} for {SECONDS:.0f} s, loopback only")
     ids = await seed_cases(url)
     port = free_port()
     api = await asyncio.to_thread(subprocess.Popen, [sys.executable, "-m", "services.cli", "api"], cwd=ROOT,
@@ -160,7 +199,8 @@ async def run() -> dict[str, Any]:
               f"errors {f['errors']}")
     shown = await plans(url, ids)
     print("\n".join(shown))
-    return {"cases": CASES, "seconds": SECONDS, "clients": CLIENTS, "figures": figures, "plans": shown}
+    return {"cases": CASES, "seconds": SECONDS, "rate": RATE, "clients": None if RATE else CLIENTS,
+            "figures": figures, "plans": shown}
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,6 +44,13 @@ class PassiveCase(Base):
         Index("ix_passive_case_status_deadline", "status", "deadline_at"),
         Index("ix_passive_case_received_at", "received_at"),
         Index("ix_passive_case_responsible_person_id", "responsible_person_id"),
+        # A community's ledger by 提醒次数, in the order of its pages (id breaks the many ties).
+        Index("ix_passive_case_community_reminders", "community_id", "reminder_count", "id"),
+        # The statistics of a day or a month read only the cases whose moments fall in it.
+        Index("ix_passive_case_deadline_at", "deadline_at"),
+        Index("ix_passive_case_dispatched_at", "dispatched_at", postgresql_where=text("dispatched_at IS NOT NULL")),
+        Index("ix_passive_case_accepted_at", "accepted_at", postgresql_where=text("accepted_at IS NOT NULL")),
+        Index("ix_passive_case_closed_at", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
         CheckConstraint(_one_of("status", [s.value for s in CaseStatus]), name="status_valid"),
         CheckConstraint(_one_of("source", SOURCES), name="source_valid"),
         CheckConstraint(_one_of("complexity", COMPLEXITIES), name="complexity_valid"),

@@ -101,7 +101,12 @@ WITH a AS (
            count(*) FILTER (WHERE deadline_at >= :start AND deadline_at < :end AND status <> 'recalled'
                             AND (handled_at > deadline_at OR (handled_at IS NULL AND deadline_at < :now)))
                AS passive_overdue
-    FROM passive_case WHERE community_id IS NOT NULL GROUP BY community_id
+    FROM passive_case
+    -- Only the cases with a moment in the period (each test has its own index), not the whole table.
+    WHERE community_id IS NOT NULL
+      AND ((dispatched_at >= :start AND dispatched_at < :end) OR (accepted_at >= :start AND accepted_at < :end)
+           OR (closed_at >= :start AND closed_at < :end) OR (deadline_at >= :start AND deadline_at < :end))
+    GROUP BY community_id
 )
 SELECT c.id AS community_id, c.code, c.name,
        coalesce(a.reported, 0) AS reported, coalesce(a.valid, 0) AS valid,
