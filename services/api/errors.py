@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.core.errors import AppError
@@ -57,6 +58,25 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 COMMON_ERRORS = error_responses(401, 403, 404, 409, 413, 422)
 
 
+_CONNECTION_LOST = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a lost or refused database connection (Postgres restarting, a failover), as
+    raised by SQLAlchemy or by asyncpg directly (the webhook's intake pool), not a bug of ours."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # SQLAlchemy wraps the driver's error, which wraps asyncpg's
+        if seen is None:
+            return False
+        if isinstance(seen, _CONNECTION_LOST) or (isinstance(seen, DBAPIError) and seen.connection_invalidated):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "connection" in str(seen) and "closed" in str(seen):
+            return True
+        seen = getattr(seen, "orig", None) if isinstance(seen, DBAPIError) else (seen.__cause__ or seen.__context__)
+    return False
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
@@ -89,6 +109,17 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("integrity error: %s", exc.orig)
         return JSONResponse(error_body("constraint_violation", "the change conflicts with existing data"),
                             status_code=409)
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):  # a restart or failover under the request: not a bug, worth sending again
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+            return JSONResponse(error_body("database_unavailable", "the database is unavailable for a moment; "
+                                           "send the request again"), status_code=503, headers={"Retry-After": "1"})
+        return await _unexpected(request, exc)
+
+    # Handlers for these classes answer without re-raising (the catch-all below re-raises to the server).
+    for database_error in (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError):
+        app.add_exception_handler(database_error, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
