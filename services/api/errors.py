@@ -71,9 +71,20 @@ def database_unavailable(exc: BaseException) -> bool:
             return False
         if isinstance(seen, _CONNECTION_LOST) or (isinstance(seen, DBAPIError) and seen.connection_invalidated):
             return True
+        if isinstance(seen, OSError) and _raised_in_asyncpg(seen):  # e.g. the socket file gone while it restarts
+            return True
         if isinstance(seen, asyncpg.InterfaceError) and "connection" in str(seen) and "closed" in str(seen):
             return True
         seen = getattr(seen, "orig", None) if isinstance(seen, DBAPIError) else (seen.__cause__ or seen.__context__)
+    return False
+
+
+def _raised_in_asyncpg(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
+            return True
+        tb = tb.tb_next
     return False
 
 
@@ -118,7 +129,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return await _unexpected(request, exc)
 
     # Handlers for these classes answer without re-raising (the catch-all below re-raises to the server).
-    for database_error in (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError):
+    for database_error in (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         app.add_exception_handler(database_error, _database)
 
     @app.exception_handler(Exception)

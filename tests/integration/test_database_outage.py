@@ -21,8 +21,11 @@ from tests.helpers import event
 from tests.procs import free_port
 
 
-async def test_requests_while_the_database_is_away_are_503_to_send_again(clock: FrozenClock) -> None:
-    gone = f"postgresql://postgres@127.0.0.1:{free_port()}/liandong"  # nothing listens there
+@pytest.mark.parametrize("gone", [
+    f"postgresql://postgres@127.0.0.1:{free_port()}/liandong",  # nothing listens there
+    "postgresql://postgres@/liandong?host=/nonexistent-liandong-socket-dir",  # a local socket gone while it restarts
+])
+async def test_requests_while_the_database_is_away_are_503_to_send_again(clock: FrozenClock, gone: str) -> None:
     settings = test_settings(gone)
     pool = await asyncpg.create_pool(gone, min_size=0)  # connects only when asked, like after a restart
     app = create_app(settings, clock=clock, engine=create_engine(gone), intake_pool=pool)
