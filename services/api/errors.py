@@ -54,8 +54,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
-# What any route behind a bearer token may answer besides its own success.
-COMMON_ERRORS = error_responses(401, 403, 404, 409, 413, 422)
+# What any route behind a bearer token may answer besides its own success (503: the database went away).
+COMMON_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
 
 
 _CONNECTION_LOST = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,

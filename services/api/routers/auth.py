@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/token", response_model=TokenOut, summary="Log in (OAuth2 password flow)",
-             responses=error_responses(401, 413, 422, 429))
+             responses=error_responses(401, 413, 422, 429, 503))
 async def login(username: Annotated[str, Form(min_length=1, max_length=200)],
                 password: Annotated[str, Form(min_length=1, max_length=200)], request: Request, session: SessionDep,
                 clock: ClockDep, settings: SettingsDep) -> TokenOut:
@@ -48,7 +48,7 @@ async def login(username: Annotated[str, Form(min_length=1, max_length=200)],
 
 
 @router.get("/me", response_model=MeOut, summary="The logged-in person, roles and scope",
-            responses=error_responses(401))
+            responses=error_responses(401, 503))
 async def me(principal: PrincipalDep) -> MeOut:
     grants = [RoleGrantOut(role=r, community_id=None) for r in sorted(principal.roles)
               if all(r != cr for cr, _ in principal.community_roles)]
