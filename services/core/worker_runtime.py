@@ -96,9 +96,10 @@ def ops_app(process: str, engine: AsyncEngine) -> FastAPI:
 
 
 async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
-                     interval_seconds: float = 5.0) -> None:
+                     interval_seconds: float = 5.0, on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
     """Run ``tick`` until SIGTERM/SIGINT, sleeping what it asks (at most ``interval_seconds``) or
-    until woken; the ops endpoints listen on ``port``. A stop lets the running iteration finish."""
+    until woken; the ops endpoints listen on ``port``. A stop lets the running iteration finish, then
+    awaits ``on_stop`` (work the iterations left running)."""
     engine = create_engine(settings.database_url or "", pool_size=5, max_overflow=10,
                            application_name=f"liandong-{process}")
     await ping_database(engine)  # fail fast on a wrong URL
@@ -122,6 +123,8 @@ async def run_worker(process: str, port: int, settings: Settings, tick: Tick,
                 log.exception("%s iteration failed", process)
             await _sleep(stop, wake, min(interval_seconds, delay if delay is not None else interval_seconds))
     finally:
+        if on_stop is not None:
+            await on_stop()
         server.should_exit = True
         await serve
         await engine.dispose()

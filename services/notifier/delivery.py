@@ -88,6 +88,7 @@ class Notifier:
         self.rng = rng or random.Random()
         self._unrecorded: list[tuple[_Result, asyncio.Future[None]]] = []
         self._recording = asyncio.Lock()
+        self._in_flight: set[asyncio.Task[None]] = set()  # the pump's sends, across its calls
 
     async def run_once(self, limit: int = 50) -> int:
         """Claim and handle one batch; the number of messages handled.
@@ -106,29 +107,42 @@ class Notifier:
         return len(batch)
 
     async def pump(self, recheck_seconds: float = 1.0, budget_seconds: float = 2.0) -> int:
-        """Deliver what is ready, ``concurrency`` sends in flight; the number of messages handled.
+        """Keep ``concurrency`` sends in flight for up to ``budget_seconds``; the number of messages claimed.
 
         Unlike ``run_once``, which waits for its whole batch, a freed slot is refilled at once: a vendor
         that answers slowly (or not at all, until the timeout) holds up one slot, not every message
         behind it. Only what can start at once is claimed, so no claimed message sits out its lease
         waiting for a slot; while sends are in flight, new messages are looked for every ``recheck_seconds``.
-        After ``budget_seconds`` nothing more is claimed and the pump returns once its sends finish, so
-        the worker loop gets to heed a SIGTERM and take its measurements under a never-ending queue.
+        The pump returns when nothing is left to do or the budget is spent, so the worker loop gets to
+        heed a SIGTERM under a never-ending queue; sends still in flight then carry on into the next
+        call, and ``drain`` waits for them on the way out.
         """
-        in_flight: set[asyncio.Task[None]] = set()
         handled = 0
         refill = max(1, self.policy.concurrency // 4)  # claim in small batches, not one message per claim
         claim_until = time.monotonic() + budget_seconds
-        while True:
-            free = self.policy.concurrency - len(in_flight)
-            if time.monotonic() < claim_until and (free >= refill or not in_flight):
+        while (remaining := claim_until - time.monotonic()) > 0:
+            free = self.policy.concurrency - len(self._in_flight)
+            if free >= refill or not self._in_flight:
                 batch = await self._claim(free)
                 handled += len(batch)
-                in_flight.update(asyncio.create_task(self._deliver_guarded(g)) for g in merge_group_messages(batch))
-            if not in_flight:
-                return handled
-            _, in_flight = await asyncio.wait(in_flight, timeout=recheck_seconds,
-                                              return_when=asyncio.FIRST_COMPLETED)
+                self._in_flight.update(asyncio.create_task(self._deliver_guarded(g))
+                                       for g in merge_group_messages(batch))
+            if not self._in_flight:
+                break
+            _, self._in_flight = await asyncio.wait(self._in_flight, timeout=min(recheck_seconds, remaining),
+                                                    return_when=asyncio.FIRST_COMPLETED)
+        return handled
+
+    @property
+    def busy(self) -> bool:
+        """Sends are still in flight from an earlier ``pump``."""
+        return bool(self._in_flight)
+
+    async def drain(self) -> None:
+        """Wait for the sends in flight and their records (a graceful stop)."""
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
+            self._in_flight.clear()
 
     async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
         async with transaction(self.sessionmaker) as session:

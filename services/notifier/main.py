@@ -99,6 +99,12 @@ async def main(settings: Settings) -> None:
                                                      lease=timedelta(seconds=settings.notifier_lease_seconds)))
             handled = await state["n"].pump()
             await _measure_outbox(engine)
-            return 0.0 if handled else POLL_SECONDS  # busy: straight on after a look at SIGTERM
+            # Busy: straight on (after a look at SIGTERM); the pump itself waits on its sends.
+            return 0.0 if handled or state["n"].busy else POLL_SECONDS
 
-        await run_worker("notifier", settings.notifier_port, settings, tick, interval_seconds=POLL_SECONDS)
+        async def drain() -> None:  # a graceful stop finishes the sends in flight
+            if "n" in state:
+                await state["n"].drain()
+
+        await run_worker("notifier", settings.notifier_port, settings, tick, interval_seconds=POLL_SECONDS,
+                         on_stop=drain)

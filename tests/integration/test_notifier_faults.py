@@ -194,3 +194,20 @@ async def test_a_slow_vendor_answer_holds_up_one_slot_not_the_queue(committing_a
     channel.release.set()
     assert await pump == 80
     assert [(await state_of(api, i)).state for i in ids] == ["sent"] * 80
+
+
+async def test_the_pump_returns_on_budget_without_waiting_for_a_hung_send(committing_api: Api,
+                                                                          engine: AsyncEngine) -> None:
+    """A send waiting out its vendor's timeout does not hold the pump past its budget (the worker loop must
+    get back to SIGTERM and the next claim); it carries on in flight, and drain() waits for it."""
+    api = committing_api
+    ids = await queue(api, "sms", n=3)
+    channel = _OneStuckSms("提醒 1")
+    notifier = Notifier(create_sessionmaker(engine), {"sms": channel}, api.clock, DeliveryPolicy(concurrency=4))
+    assert await notifier.pump(recheck_seconds=0.02, budget_seconds=0.3) == 3
+    assert notifier.busy and sorted(channel.sent) == ["提醒 0", "提醒 2"]
+    assert await notifier.pump(recheck_seconds=0.02, budget_seconds=0.1) == 0  # nothing new; still in flight
+    channel.release.set()
+    await notifier.drain()
+    assert not notifier.busy
+    assert [(await state_of(api, i)).state for i in ids] == ["sent"] * 3
