@@ -73,12 +73,9 @@ def new_database(server_url: str) -> Iterator[object]:
         asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session")
-def database_url(new_database: object) -> str:
-    """The suite's database: migrated to head and seeded with the demo street (committed once)."""
-    url: str = new_database()  # type: ignore[operator]
-    settings = test_settings(url)
-    migrate(settings)
+def migrate_and_seed(url: str) -> None:
+    """Migrate the database at ``url`` to head and seed the demo street (committed)."""
+    migrate(test_settings(url))
 
     async def seed() -> None:
         engine = create_engine(url, pool_size=1, max_overflow=0)
@@ -87,6 +84,13 @@ def database_url(new_database: object) -> str:
         await engine.dispose()
 
     asyncio.run(seed())
+
+
+@pytest.fixture(scope="session")
+def database_url(new_database: object) -> str:
+    """The suite's database: migrated to head and seeded with the demo street (committed once)."""
+    url: str = new_database()  # type: ignore[operator]
+    migrate_and_seed(url)
     return url
 
 

@@ -8,7 +8,6 @@ no 5xx, every 4xx in the documented error shape, and responses that conform to t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -27,11 +26,9 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from services.api.app import create_app
-from services.cli import migrate
 from services.core.cases.district_contract import sign
-from services.core.db import create_engine, create_sessionmaker, transaction
-from services.core.demo import DEMO_PASSWORD, seed_demo
-from tests.conftest import DISTRICT_SECRET, test_settings
+from services.core.demo import DEMO_PASSWORD
+from tests.conftest import DISTRICT_SECRET, migrate_and_seed, test_settings
 from tests.helpers import event
 from tests.integration.test_active_cases import JPEG
 
@@ -109,22 +106,10 @@ class World:
     protected: dict[str, tuple[set[int], int]] = field(default_factory=dict)
 
 
-def _seed(url: str) -> None:
-    migrate(test_settings(url))
-
-    async def seed() -> None:
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        async with transaction(create_sessionmaker(engine)) as session:
-            await seed_demo(session)
-        await engine.dispose()
-
-    asyncio.run(seed())
-
-
 @pytest.fixture(scope="module")
 def world(new_database: Any) -> Iterator[World]:
     url: str = new_database()
-    _seed(url)
+    migrate_and_seed(url)
     app = create_app(test_settings(url))
     with asgi.get_client(app) as client:
         tokens = {}
