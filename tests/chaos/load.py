@@ -19,7 +19,7 @@ from services.core.cases.district_contract import sign
 
 COMMUNITIES = {"BJZL-01": ("c1_handler", "operator1"), "BJZL-02": ("c2_handler", "operator1"),
                "BJZL-03": ("c3_handler", "operator2")}
-PUSHERS = 4
+PUSHERS = 2  # each pushes as fast as the api answers: far above what a street's district sends
 
 
 @dataclass
