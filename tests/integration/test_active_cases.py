@@ -3,11 +3,14 @@ the duplicate hint, and who may see what."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from services.core.files.models import Attachment
 from services.core.outbox.models import OutboxMessage
 from tests.helpers import Api
 
@@ -125,3 +128,23 @@ async def test_scope_of_lists(api: Api) -> None:
     assert mine["id"] in ids((await api.get("/api/v1/active-cases", "commander",
                                             params={"audit_status": "pending"})).json())
     assert (await api.get(f"/api/v1/active-cases/{mine['id']}", "c1_grid2")).status_code == 404
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("../../../etc/passwd.jpg", "../../../etc/passwd.jpg"), ("..\\..\\boot.ini", "..\\..\\boot.ini"),
+    ("/etc/shadow", "/etc/shadow"), ("现场\x00.jpg", "现场.jpg"), ("a\tb\x1b[31m.jpg", "ab[31m.jpg"),
+    ("名" * 300 + ".jpg", "名" * 200)])
+async def test_a_photo_name_is_never_a_path_and_never_breaks_the_report(api: Api, name: str, shown: str) -> None:
+    """The name a client gives a photo is kept only to show (control characters dropped, cut to 200),
+    never used as a path: the file is stored under its content's hash."""
+    boundary = "liandong-test-boundary"  # a raw form: httpx would percent-encode the control characters
+    head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                   for k, v in (("category_code", "C0101"), ("description", "宝湖路12号井盖破损")))
+    body = (head + f'--{boundary}\r\nContent-Disposition: form-data; name="photos_before"; filename="{name}"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n").encode() + JPEG + f"\r\n--{boundary}--\r\n".encode()
+    r = await api.client.post("/api/v1/active-cases", content=body, headers={
+        **await api.headers("c1_grid1"), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert r.status_code == 201, r.text
+    assert r.json()["photos"][0]["original_name"] == shown
+    keys = (await api.session.execute(select(Attachment.storage_key))).scalars().all()
+    assert keys and all(re.fullmatch("[0-9a-f]{64}", k) for k in keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +48,16 @@ def check(uploads: Sequence[Upload], *, max_bytes: int, max_files: int, allow_do
     return checked
 
 
+_NOT_SHOWN = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def shown_name(name: str | None) -> str | None:
+    """The name a client gave a file, fit to show (never used as a path: files are kept under their
+    hash): control characters and lone surrogates dropped, at most 200 characters."""
+    cleaned = _NOT_SHOWN.sub("", name or "").strip()[:200]
+    return cleaned or None
+
+
 async def store_checked(session: AsyncSession, store: FileStore, owner_kind: str, owner_id: int,
                         checked: Sequence[tuple[Upload, str]], *, by: int, now: datetime) -> list[Attachment]:
     """Bytes into the store, rows into ``attachment``; a store that cannot be reached is a 503."""
@@ -59,7 +70,7 @@ async def store_checked(session: AsyncSession, store: FileStore, owner_kind: str
                                      code="file_store_unavailable") from exc
         rows.append(Attachment(owner_kind=owner_kind, owner_id=owner_id, stage=u.stage, content_type=kind,
                                size=len(u.data), sha256=key, storage_key=key,
-                               original_name=(u.name or "")[:200] or None, uploaded_by=by, uploaded_at=now))
+                               original_name=shown_name(u.name), uploaded_by=by, uploaded_at=now))
     session.add_all(rows)
     await session.flush()
     return rows
