@@ -211,8 +211,8 @@ def world(new_database: Any) -> Iterator[World]:
 
         def inspection_body() -> dict[str, Any]:
             return {"community_id": communities["BJZL-01"], "inspected_on": "2026-11-10", "summary": "督查",
-                    "problems": [{"category_code": "C0101", "description": "井盖", "owner_id": people["c1_grid1"],
-                                  "deadline_on": "2026-11-20"}]}
+                    "problems": [{"category_code": "C0101", "description": f"井盖 {i}", "owner_id": people["c1_grid1"],
+                                  "deadline_on": "2026-11-20"} for i in range(PER_STATE)]}
 
         record = ok(client.post("/api/v1/records", headers=auth["c1_grid1"], json=record_body()))
         inspection = ok(client.post("/api/v1/inspections", headers=auth["operator1"], json=inspection_body()))
@@ -283,6 +283,7 @@ def world(new_database: Any) -> Iterator[World]:
         nodes = {kind: [{k: v for k, v in n.items() if k in keep} for n in p["nodes"]] for kind, p in policy.items()}
         jpeg = ("a.jpg", JPEG, "image/jpeg")
         q34 = {"quarter": ["2026-Q4", "2026-Q3"]}
+        compliance = {"community_id": [communities["BJZL-01"]], **q34}
         w.recipes = {f"POST /api/v1/cases/{{case_id}}/{a.value.replace('_', '-')}": Recipe(
             COMMUNITY_SIDE if m.actors & COMMUNITY_ACTORS else STREET_SIDE, {"case_id": pools[a]},
             body=lambda _, b=bodies.get(a.value.replace("_", "-"), {}): b) for a, m in MOVES.items() if a in pools}
@@ -306,6 +307,10 @@ def world(new_database: Any) -> Iterator[World]:
                                                          body=lambda _: {"title": f"巡查（更正 {next(_serial)}）"}),
             "POST /api/v1/records/{record_id}/attachments": Recipe(
                 ("c1_grid1", "c1_handler"), {"record_id": [record["id"]]}, parts=lambda: {"files": [("files", jpeg)]}),
+            "POST /api/v1/inspection-problems/{problem_id}/follow-up": Recipe(
+                ("c1_grid1", "operator1"), {"problem_id": w.ids["problem_id"]}, body=lambda _: {"note": "已整改"}),
+            "GET /api/v1/compliance": Recipe(("supervisor", "c1_director"), compliance),
+            "GET /api/v1/compliance/dossier.xlsx": Recipe(("supervisor", "c1_director"), compliance),
             "POST /api/v1/inspections": Recipe(("operator1", "supervisor"), body=lambda _: inspection_body()),
             "PUT /api/v1/assessments/pay/{month}": Recipe(("supervisor",), {"month": w.ids["month"]}, body=lambda _: {
                 "rows": [{"person_id": people["c1_grid1"], "paid_fen": 180_000, "quality_score": 18}]}),
@@ -359,14 +364,19 @@ def test_api(case: Any, data: st.DataObject, world: World) -> None:
             if case.path_parameters[name] in protected:
                 case.path_parameters[name] = instead
     for name in [n for n in (case.query or {}) if n in ("date", "month", "quarter", "community_id")]:
-        if data.draw(st.booleans(), label=f"real {name}"):
+        if recipe and name in recipe.ids:
+            case.query[name] = data.draw(st.sampled_from(recipe.ids[name]), label=name)
+        elif data.draw(st.booleans(), label=f"real {name}"):
             case.query[name] = data.draw(st.sampled_from(world.ids[name]), label=name)
     if path == "/api/v1/auth/token" and isinstance(case.body, dict) and data.draw(st.booleans(), label="login"):
         case.body = {**case.body, "username": "c2_handler", "password": DEMO_PASSWORD}
     headers = {"Authorization": f"Bearer {world.tokens[who]}"} if who else {}
     kwargs: dict[str, Any] = {}
     if recipe and recipe.body:
-        case.body = recipe.body(case.path_parameters or {})
+        # The recipe's body as it is or with the other generated fields besides: odd values in a valid state.
+        generated = case.body if isinstance(case.body, dict) and data.draw(st.booleans(), label="mix") else {}
+        body = recipe.body(case.path_parameters or {})
+        case.body = {**generated, **body} if isinstance(body, dict) and path != WEBHOOK else body
         case.media_type = "application/json"
     if recipe and recipe.parts:
         kwargs.update(recipe.parts())  # multipart with real files: sent instead of the generated body
