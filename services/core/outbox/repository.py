@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, or_, select, text, update
+from sqlalchemy import case, delete, exists, func, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -51,13 +51,21 @@ class OutboxRepository:
         waits_for_earlier = (OutboxMessage.channel == "district") & OutboxMessage.case_id.isnot(None) & exists().where(
             earlier.channel == "district", earlier.case_id == OutboxMessage.case_id, earlier.id < OutboxMessage.id,
             earlier.state.notin_(("sent", "dead")))
+        # Two scans, each in the order of its own partial index and stopping at ``limit``: one ordered
+        # scan over an OR of both sorted every ready message first (25 ms per claim at 60,000). No id
+        # tie-break: a batch of reminders shares one next_attempt_at, and sorting the tie costs the same.
+        expired = (select(OutboxMessage.id)
+                   .where(OutboxMessage.state.in_(("sending", "looking_up")), OutboxMessage.lease_until < now,
+                          ~waits_for_earlier)
+                   .order_by(OutboxMessage.lease_until).limit(limit)
+                   .with_for_update(skip_locked=True).cte("expired"))
         ready = (select(OutboxMessage.id)
-                 .where(or_(OutboxMessage.state.in_(("pending", "checking")) & (OutboxMessage.next_attempt_at <= now),
-                            OutboxMessage.state.in_(("sending", "looking_up")) & (OutboxMessage.lease_until < now)),
+                 .where(OutboxMessage.state.in_(("pending", "checking")), OutboxMessage.next_attempt_at <= now,
                         ~waits_for_earlier)
-                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
-                 .with_for_update(skip_locked=True))
-        stmt = (update(OutboxMessage).where(OutboxMessage.id.in_(ready.scalar_subquery()))
+                 .order_by(OutboxMessage.next_attempt_at).limit(limit)
+                 .with_for_update(skip_locked=True).cte("ready"))
+        taken = union_all(select(expired.c.id), select(ready.c.id)).limit(limit)
+        stmt = (update(OutboxMessage).where(OutboxMessage.id.in_(taken.scalar_subquery()))
                 .values(state=case((lookup, "looking_up"), else_="sending"), lease_until=now + lease,
                         attempts=case((lookup, OutboxMessage.attempts), else_=OutboxMessage.attempts + 1))
                 .returning(OutboxMessage))
