@@ -309,6 +309,10 @@ def world(new_database: Any) -> Iterator[World]:
                 ("c1_grid1", "c1_handler"), {"record_id": [record["id"]]}, parts=lambda: {"files": [("files", jpeg)]}),
             "POST /api/v1/inspection-problems/{problem_id}/follow-up": Recipe(
                 ("c1_grid1", "operator1"), {"problem_id": w.ids["problem_id"]}, body=lambda _: {"note": "已整改"}),
+            "GET /api/v1/stats/daily": Recipe(("supervisor", "operator1"), {"date": ["2026-12-04"]}),
+            "GET /api/v1/stats/daily.xlsx": Recipe(("supervisor", "operator1"), {"date": ["2026-12-04"]}),
+            "GET /api/v1/stats/monthly": Recipe(("supervisor", "c1_director"), {"month": ["2026-11"]}),
+            "GET /api/v1/stats/monthly.xlsx": Recipe(("supervisor", "c1_director"), {"month": ["2026-11"]}),
             "GET /api/v1/compliance": Recipe(("supervisor", "c1_director"), compliance),
             "GET /api/v1/compliance/dossier.xlsx": Recipe(("supervisor", "c1_director"), compliance),
             "POST /api/v1/inspections": Recipe(("operator1", "supervisor"), body=lambda _: inspection_body()),
