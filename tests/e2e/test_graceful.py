@@ -65,7 +65,7 @@ def test_sigterm_lets_the_api_finish_the_request_it_is_reading(new_database: Cal
                 f"X-Liandong-Signature: {sign(DISTRICT_SECRET, ts, raw)}\r\n\r\n").encode()
         with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
             conn.sendall(head + raw[:20])  # the district is half way through sending its event
-            time.sleep(0.3)
+            time.sleep(1.0)  # the api has read the head: the request is in flight
             api.send_signal(signal.SIGTERM)
             time.sleep(0.5)
             assert api.poll() is None  # still there, waiting for the rest
