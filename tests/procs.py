@@ -1,13 +1,33 @@
-"""Starting and stopping real processes on 127.0.0.1 (e2e tests and the benchmark)."""
+"""Starting and stopping real processes on 127.0.0.1 (e2e tests, the benchmarks, load and chaos)."""
 
 from __future__ import annotations
 
 import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def migrate_and_seed_cli(env: dict[str, str]) -> None:
+    """``liandong migrate`` and ``liandong seed-demo --force`` against ``env``'s DATABASE_URL, as an operator would."""
+    for command in (["migrate"], ["seed-demo", "--force"]):
+        subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def start_ready(name: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """``liandong <name>`` (api, escalator, notifier) on a free port, once it answers /readyz; and the port."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", name], cwd=ROOT,
+                            env={**env, f"LIANDONG_{name.upper()}_PORT": str(port)})
+    wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+    return proc, port
 
 
 def free_port() -> int:

@@ -39,7 +39,7 @@ from services.core.demo import DEMO_PASSWORD
 from services.core.embedded_pg import restart_embedded_postgres, start_embedded_postgres, stop_embedded_postgres
 from tests.chaos.load import Load
 from tests.chaos.processes import Fleet
-from tests.procs import free_port, stop
+from tests.procs import free_port, migrate_and_seed_cli, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("CHAOS_SECONDS", "90"))
@@ -189,9 +189,7 @@ async def run() -> dict[str, Any]:
            "LIANDONG_WECOM_ROBOT_BASE_URL": f"http://127.0.0.1:{ports['wecom']}"}
     fleet = Fleet(env, ROOT, work / "logs")
     try:
-        for command in (["migrate"], ["seed-demo", "--force"]):
-            await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.cli", *command], env=env,
-                                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        await asyncio.to_thread(migrate_and_seed_cli, env)
         conn = await asyncpg.connect(plain_url(url))
         await conn.execute("UPDATE escalation_policy SET nodes = $1::jsonb WHERE kind = 'acceptance' AND active",
                            json.dumps(POLICY))

@@ -16,6 +16,7 @@ import pytest
 
 from services.core.db import plain_url
 from tests.conftest import DISTRICT_SECRET, JWT_SECRET, ROOT
+from tests.procs import migrate_and_seed_cli
 
 TABLES = ("person", "person_role", "community", "grid", "category", "escalation_policy", "passive_case", "case_timer",
           "audit_log", "alembic_version")
@@ -46,9 +47,7 @@ def test_dump_and_restore_round_trip(new_database: Callable[[], str], tmp_path: 
     source, target = new_database(), new_database()
     env = {**os.environ, "DATABASE_URL": source, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT_SECRET,
            "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_LOG_LEVEL": "WARNING"}
-    for command in (["migrate"], ["seed-demo", "--force"]):
-        subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+    migrate_and_seed_cli(env)
 
     async def some_work() -> None:
         conn = await asyncpg.connect(plain_url(source))

@@ -22,17 +22,13 @@ from services.core.db import plain_url
 from services.core.embedded_pg import restart_embedded_postgres, start_embedded_postgres, stop_embedded_postgres
 from tests.bench.bench_escalator import POLICY, prepare
 from tests.conftest import DISTRICT_SECRET, JWT_SECRET, ROOT
-from tests.procs import free_port, stop, wait_ready
+from tests.procs import free_port, migrate_and_seed_cli, start_ready, stop
 
 TIMERS = 20000
 
 
 def start_escalator(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "escalator"], cwd=ROOT,
-                            env={**env, "LIANDONG_ESCALATOR_PORT": str(port)})
-    wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
-    return proc
+    return start_ready("escalator", env)[0]
 
 
 async def counts(url: str) -> dict[str, int]:
@@ -55,9 +51,7 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(new_database: Calla
     url = new_database()
     env = {**os.environ, "DATABASE_URL": url, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT_SECRET,
            "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_LOG_LEVEL": "ERROR"}
-    for command in (["migrate"], ["seed-demo", "--force"]):
-        subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+    migrate_and_seed_cli(env)
 
     async def setup() -> None:
         conn = await asyncpg.connect(plain_url(url))
@@ -115,9 +109,7 @@ def test_kills_and_a_postgres_restart_lose_no_reminder(tmp_path: Path) -> None:
            "LIANDONG_SMS_TEMPLATE_CODE": "SMS_100001"}
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for command in (["migrate"], ["seed-demo", "--force"]):
-            subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)
+        migrate_and_seed_cli(env)
 
         async def setup() -> None:
             conn = await asyncpg.connect(plain_url(url))
@@ -132,10 +124,7 @@ def test_kills_and_a_postgres_restart_lose_no_reminder(tmp_path: Path) -> None:
         rng = random.Random(20261205)
 
         def start(name: str) -> subprocess.Popen[bytes]:
-            port = free_port()
-            proc = subprocess.Popen([sys.executable, "-m", "services.cli", name], cwd=ROOT,
-                                    env={**env, f"LIANDONG_{name.upper()}_PORT": str(port)})
-            wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+            proc, _ = start_ready(name, env)
             procs.append(proc)
             return proc
 

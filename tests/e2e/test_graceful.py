@@ -8,8 +8,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -18,29 +16,19 @@ import asyncpg
 from services.core.cases.district_contract import sign
 from services.core.db import plain_url
 from tests.bench.bench_escalator import POLICY, prepare
-from tests.conftest import DISTRICT_SECRET, JWT_SECRET, ROOT
+from tests.conftest import DISTRICT_SECRET, JWT_SECRET
 from tests.fakes.aliyun import FakeAliyunState
 from tests.fakes.aliyun import build_app as build_aliyun
 from tests.fakes.server import serve_in_thread
 from tests.helpers import event
-from tests.procs import free_port, wait_ready
+from tests.procs import migrate_and_seed_cli, start_ready
 
 
 def _env(url: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": url, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT_SECRET,
            "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_LOG_LEVEL": "WARNING"}
-    for command in (["migrate"], ["seed-demo", "--force"]):
-        subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+    migrate_and_seed_cli(env)
     return env
-
-
-def _start(name: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", name], cwd=ROOT,
-                            env={**env, f"LIANDONG_{name.upper()}_PORT": str(port)})
-    wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
-    return proc, port
 
 
 def _sql(url: str, query: str, *args: object) -> list[asyncpg.Record]:
@@ -56,7 +44,7 @@ def _sql(url: str, query: str, *args: object) -> list[asyncpg.Record]:
 
 def test_sigterm_lets_the_api_finish_the_request_it_is_reading(new_database: Callable[[], str]) -> None:
     url = new_database()
-    api, port = _start("api", _env(url))
+    api, port = start_ready("api", _env(url))
     try:
         raw = json.dumps(event(district_case_id="JF-GRACE-1", community_code="BJZL-01")).encode()
         ts = str(int(time.time()))
@@ -94,7 +82,7 @@ def test_sigterm_lets_the_notifier_finish_its_claimed_sends(new_database: Callab
                      SELECT 'grace:' || g, 'sms', '{"person_id": 1, "mobile": "13900000011"}'::jsonb,
                             '{"text": "提醒", "params": {"case": "JF-1"}}'::jsonb, 'pending', 0, now(), now()
                      FROM generate_series(1, 6) g""")
-        notifier, _ = _start("notifier", env)
+        notifier, _ = start_ready("notifier", env)
         try:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and not _sql(url, "SELECT 1 FROM outbox WHERE state = 'sending'"):
@@ -123,7 +111,7 @@ def test_sigterm_lets_the_escalator_finish_its_batch(new_database: Callable[[], 
             await conn.close()
 
     asyncio.run(backlog())
-    escalator, _ = _start("escalator", env)
+    escalator, _ = start_ready("escalator", env)
     time.sleep(0.2)
     escalator.send_signal(signal.SIGTERM)
     assert escalator.wait(timeout=30) == 0

@@ -23,7 +23,7 @@ from services.core.cases.district_contract import sign
 from services.core.db import plain_url
 from tests.conftest import DISTRICT_SECRET, JWT_SECRET, ROOT
 from tests.helpers import event
-from tests.procs import free_port, stop, wait_ready
+from tests.procs import free_port, migrate_and_seed_cli, stop, wait_ready
 
 # One node, one second after dispatch, to the community's group: in log mode it goes to the notifier's log.
 POLICY = [{"key": "trace.robot", "label": "追踪提醒", "channels": ["wecom_robot"],
@@ -59,9 +59,7 @@ def test_one_request_id_in_the_logs_of_all_three_processes(new_database: Callabl
            "LIANDONG_DISTRICT_SECRET": DISTRICT_SECRET, "LIANDONG_API_PORT": str(ports["api"]),
            "LIANDONG_ESCALATOR_PORT": str(ports["escalator"]), "LIANDONG_NOTIFIER_PORT": str(ports["notifier"]),
            "LIANDONG_LOG_LEVEL": "INFO", "LIANDONG_LOG_FORMAT": "json", "LIANDONG_NOTIFIER_MODE": "log"}
-    for command in (["migrate"], ["seed-demo", "--force"]):
-        subprocess.run([sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+    migrate_and_seed_cli(env)
     asyncio.run(_compress_policy(url))
     logs = {name: tmp_path / f"{name}.log" for name in NAMES}
     procs: dict[str, subprocess.Popen[bytes]] = {}

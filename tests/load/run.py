@@ -28,7 +28,7 @@ from services.core.cases.district_contract import sign
 from services.core.db import plain_url
 from services.core.demo import DEMO_PASSWORD
 from tests.bench.bench_webhook import JWT, ROOT, SECRET, fresh_database, server_url
-from tests.procs import free_port, stop, wait_ready
+from tests.procs import free_port, migrate_and_seed_cli, stop, wait_ready
 
 CASES = int(os.environ.get("LOAD_CASES", "1000000"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "30"))
@@ -180,9 +180,7 @@ async def run() -> dict[str, Any]:
     env = {**os.environ, "DATABASE_URL": url, "LIANDONG_ENV": "test", "LIANDONG_JWT_SECRET": JWT,
            "LIANDONG_DATA_DIR": tempfile.mkdtemp(prefix="liandong-load-"),  # the reports' photos
            "LIANDONG_DISTRICT_SECRET": SECRET, "LIANDONG_LOG_LEVEL": "WARNING"}
-    for command in (["migrate"], ["seed-demo", "--force"]):
-        await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.cli", *command], env=env, cwd=ROOT,
-                                check=True, stdout=subprocess.DEVNULL)
+    await asyncio.to_thread(migrate_and_seed_cli, env)
     mode = f"{RATE:.0f} requests/s arriving (open loop)" if RATE else f"{CLIENTS} clients back to back (closed loop)"
     print(f"load: {CASES:,} cases, {mode} for {SECONDS:.0f} s, loopback only")
     ids = await seed_cases(url)
