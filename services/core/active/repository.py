@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.active.models import ActiveCase
 from services.core.org.models import Grid
+from services.core.paging import count_and_page
 
 # Degrees of latitude per metre; longitude degrees shrink with cos(latitude), applied in SQL.
 _DEG_PER_M = 1 / 111_320
@@ -75,8 +76,5 @@ class ActiveCaseRepository:
             stmt = stmt.where(ActiveCase.reported_at >= filters["reported_from"])
         if filters.get("reported_to") is not None:
             stmt = stmt.where(ActiveCase.reported_at < filters["reported_to"])
-        total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-        rows = (await self.session.execute(
-            stmt.order_by(ActiveCase.reported_at.desc(), ActiveCase.id.desc()).limit(limit).offset(offset)
-        )).scalars().all()
-        return int(total), rows
+        return await count_and_page(self.session, stmt, ActiveCase.reported_at.desc(), ActiveCase.id.desc(),
+                                    limit=limit, offset=offset)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.core.paging import count_and_page
 from services.core.records.models import Inspection, InspectionProblem, Record, RecordRevision
 
 
@@ -40,10 +41,8 @@ class RecordRepository:
             stmt = stmt.where(Record.occurred_on >= filters["from"])
         if filters.get("to") is not None:
             stmt = stmt.where(Record.occurred_on < filters["to"])
-        total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-        rows = (await self.session.execute(stmt.order_by(Record.occurred_on.desc(), Record.id.desc())
-                                           .limit(limit).offset(offset))).scalars().all()
-        return int(total), rows
+        return await count_and_page(self.session, stmt, Record.occurred_on.desc(), Record.id.desc(),
+                                    limit=limit, offset=offset)
 
     async def dates(self, community_id: int, kind: str, start: date, end: date) -> list[tuple[date, dict[str, Any]]]:
         rows = await self.session.execute(select(Record.occurred_on, Record.details).where(
