@@ -34,6 +34,13 @@ def feishu_sign(timestamp_s: int, secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+def _code(raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return -1
+
+
 class _SignedRobot:
     name = ""
 
@@ -51,6 +58,18 @@ class _SignedRobot:
     def summary(self, delivery: Delivery) -> str:
         mentions = len(delivery.recipient.get("mentioned_mobiles") or [])
         return f"{self.name} robot#{key_fingerprint(self.token)} mentions={mentions}"
+
+    @staticmethod
+    def result(code: int, throttled: int, pause: float, summary: str, response: dict[str, Any]) -> SendResult:
+        """What a robot's answer code means: 0 sent, ``throttled`` paused for ``pause`` seconds, -1 (a
+        system busy, or no code at all) worth retrying, anything else a setting to fix."""
+        if code == 0:
+            return SendResult(Outcome.sent, code="0", response=response, request_summary=summary)
+        if code == throttled:
+            return SendResult(Outcome.rate_limited, code=str(code), retry_after=pause, response=response,
+                              request_summary=summary)
+        outcome = Outcome.retryable if code == -1 else Outcome.permanent
+        return SendResult(outcome, code=str(code), response=response, request_summary=summary)
 
     async def post(self, url: str, body: dict[str, Any], params: dict[str, str], summary: str
                    ) -> tuple[SendResult | None, dict[str, Any]]:
@@ -87,20 +106,10 @@ class DingtalkRobotChannel(_SignedRobot):
         failed, data = await self.post(f"{self.base_url}/robot/send", body, params, summary)
         if failed is not None:
             return failed
-        try:
-            errcode = int(data.get("errcode", -1))
-        except (TypeError, ValueError):
-            errcode = -1
-        response = {"errcode": errcode, "errmsg": str(data.get("errmsg", ""))[:200]}
-        if errcode == 0:
-            return SendResult(Outcome.sent, code="0", response=response, request_summary=summary)
-        if errcode == 130101:
-            return SendResult(Outcome.rate_limited, code="130101", retry_after=DINGTALK_PAUSE, response=response,
-                              request_summary=summary)
-        if errcode == -1:
-            return SendResult(Outcome.retryable, code="-1", response=response, request_summary=summary)
-        # 310000 (sign, timestamp, keyword, IP whitelist), 300001 (token): configuration, not luck
-        return SendResult(Outcome.permanent, code=str(errcode), response=response, request_summary=summary)
+        errcode = _code(data.get("errcode", -1))
+        # Any other code, e.g. 310000 (sign, timestamp, keyword, IP whitelist), 300001 (token): configuration.
+        return self.result(errcode, 130101, DINGTALK_PAUSE, summary,
+                           {"errcode": errcode, "errmsg": str(data.get("errmsg", ""))[:200]})
 
 
 class FeishuRobotChannel(_SignedRobot):
@@ -116,18 +125,7 @@ class FeishuRobotChannel(_SignedRobot):
         failed, data = await self.post(f"{self.base_url}/open-apis/bot/v2/hook/{self.token}", body, {}, summary)
         if failed is not None:
             return failed
-        raw = data.get("code", data.get("StatusCode", -1))  # the legacy answer says StatusCode
-        try:
-            code = int(raw)
-        except (TypeError, ValueError):
-            code = -1
-        response = {"code": code, "msg": str(data.get("msg", data.get("StatusMessage", "")))[:200]}
-        if code == 0:
-            return SendResult(Outcome.sent, code="0", response=response, request_summary=summary)
-        if code == 11232:
-            return SendResult(Outcome.rate_limited, code="11232", retry_after=FEISHU_PAUSE, response=response,
-                              request_summary=summary)
-        if code == -1:
-            return SendResult(Outcome.retryable, code="-1", response=response, request_summary=summary)
-        # 19021 sign/timestamp, 19022 IP, 19024 keyword, 9499 bad request
-        return SendResult(Outcome.permanent, code=str(code), response=response, request_summary=summary)
+        code = _code(data.get("code", data.get("StatusCode", -1)))  # the legacy answer says StatusCode
+        # Any other code, e.g. 19021 sign/timestamp, 19022 IP, 19024 keyword, 9499 bad request: configuration.
+        return self.result(code, 11232, FEISHU_PAUSE, summary,
+                           {"code": code, "msg": str(data.get("msg", data.get("StatusMessage", "")))[:200]})
