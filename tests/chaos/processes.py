@@ -46,12 +46,11 @@ class Fleet:
 
     def restart_exited(self) -> None:
         for name, proc in list(self.procs.items()):
-            if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
+            if proc.poll() is None:
+                continue
+            if proc.returncode != -signal.SIGKILL:  # not the monkey's doing
                 self.exits[name] = self.exits.get(name, 0) + 1
-                del self.procs[name]
-                self.start(name)
-            elif proc.poll() is not None:
-                self.start(name)
+            self.start(name)
 
     def ready(self) -> dict[str, bool]:
         out = {}

@@ -39,9 +39,8 @@ from services.core.demo import DEMO_PASSWORD
 from services.core.embedded_pg import restart_embedded_postgres, start_embedded_postgres, stop_embedded_postgres
 from tests.chaos.load import Load
 from tests.chaos.processes import Fleet
-from tests.procs import free_port, migrate_and_seed_cli, stop
+from tests.procs import ROOT, free_port, migrate_and_seed_cli, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("CHAOS_SECONDS", "90"))
 DRAIN_SECONDS = float(os.environ.get("CHAOS_DRAIN_SECONDS", "300"))
 SEED = int(os.environ.get("CHAOS_SEED", "20261205"))
